@@ -1,0 +1,47 @@
+# The template's two quick-start commands:
+#   make demo   bake a project with the default answers and run its pipeline
+#   make test   install what the template's tests need, then run them
+# Both work on a bare Debian 12 machine as root (make, git, python3 present).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+BUILD := build
+DEMO_DIR := $(BUILD)/demo
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="-k answers"
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test system-deps venv lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with the pinned test tools
+
+system-deps: ## Install the Debian packages the tests use (root; skips what is present)
+	bash scripts/install-system-deps.sh
+
+demo: venv ## Bake the default project into build/demo and run install, lint, test, repro
+	rm -rf $(DEMO_DIR)
+	$(BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) .
+	cd $(DEMO_DIR)/* && PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1 \
+		$(MAKE) install lint test repro
+	@echo "demo project: $$(ls -d $(DEMO_DIR)/*)"
+
+test: system-deps venv ## Run the template's test suite (bakes projects and runs them)
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -rs $(PYTEST_ARGS)
+
+lint: venv ## flake8 on the template's own code
+	$(BIN)/python -m flake8 hooks tests bench
+
+bench: venv ## Benchmarks: bake and repro times (see bench/README.md)
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_pipeline.py
+
+clean: ## Remove build output and the virtualenv
+	rm -rf $(BUILD) $(VENV) .pytest_cache

@@ -1,0 +1,60 @@
+"""Bake projects from the template and run commands in them, for real."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+BIN_DIR = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_tool_state(tmp_path_factory):
+    """Keep cookiecutter, DVC and pre-commit state out of the user's home."""
+    state = tmp_path_factory.mktemp("tool-state")
+    config = state / "cookiecutter.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {state / 'cookiecutters'}\nreplay_dir: {state / 'replay'}\n"
+    )
+    overrides = {
+        "COOKIECUTTER_CONFIG": str(config),
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(state / "dvc-site-cache"),
+        "PRE_COMMIT_HOME": str(state / "pre-commit"),
+        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}",
+    }
+    saved = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def bake(output_dir: Path, **answers) -> Path:
+    """Generate a project with the default answers overridden by ``answers``."""
+    return Path(cookiecutter(
+        str(TEMPLATE_ROOT), no_input=True, extra_context=answers, output_dir=str(output_dir),
+    ))
+
+
+def project_env(project: Path) -> dict:
+    """The environment a developer has after `make install` in ``project``."""
+    return {**os.environ, "PYTHONPATH": str(project / "src")}
+
+
+def run(command, cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``command`` in ``cwd``; on an unexpected exit show everything it printed."""
+    kwargs.setdefault("env", project_env(cwd))
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+        )
+    return result

@@ -1,0 +1,143 @@
+"""Bake each answer combination and check the project works as generated."""
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from combinations import answer, selected_combinations
+from conftest import bake, run
+
+# Every file a project has whatever its options; paths use the default names.
+COMMON_FILES = {
+    ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".flake8", ".gitignore",
+    ".pre-commit-config.yaml", "Makefile", "README.md", "data/raw/.gitkeep",
+    "dvc.yaml", "params.yaml", "pyproject.toml",
+    "src/{module}/__init__.py", "src/{module}/data.py", "src/{module}/dataset.py",
+    "src/{module}/evaluate.py", "src/{module}/featurize.py", "src/{module}/models.py",
+    "src/{module}/params.py", "src/{module}/paths.py", "src/{module}/prepare.py",
+    "src/{module}/schema.py", "src/{module}/stage.py", "src/{module}/train.py",
+    "tests/conftest.py", "tests/test_data.py", "tests/test_dataset.py", "tests/test_stages.py",
+}
+CI_FILES = {"github": set(), "gitlab": set(), "jenkins": set()}
+
+UNRENDERED = re.compile(r"{{|{%|{#|cookiecutter\.")
+
+
+@dataclass
+class Baked:
+    name: str
+    answers: dict
+    path: Path
+    files_at_bake: set
+    had_git: bool
+
+
+def files_of(path: Path) -> set:
+    return {
+        str(file.relative_to(path)) for file in path.rglob("*")
+        if file.is_file() and ".git" not in file.relative_to(path).parts[:1]
+    }
+
+
+@pytest.fixture(scope="module", params=sorted(selected_combinations()))
+def baked(request, tmp_path_factory) -> Baked:
+    answers = selected_combinations()[request.param]
+    path = bake(tmp_path_factory.mktemp(request.param), **answers)
+    files = files_of(path)
+    had_git = (path / ".git").is_dir()
+    if not had_git:
+        # DVC and pre-commit work inside a git repo, as they will for users.
+        run(["git", "init", "-q", "-b", "main"], path)
+        run(["git", "add", "-A"], path)
+    return Baked(request.param, answers, path, files, had_git)
+
+
+def test_file_set_matches_options(baked):
+    module = baked.path.joinpath("src").iterdir().__next__().name
+    provider = answer(baked.answers, "ci_provider")
+    expected = {name.format(module=module) for name in COMMON_FILES}
+    for ci, files in CI_FILES.items():
+        if provider in ("all", ci):
+            expected |= files
+    assert baked.files_at_bake == expected
+
+
+def test_nothing_left_unrendered(baked):
+    for name in baked.files_at_bake:
+        text = (baked.path / name).read_text()
+        leftover = UNRENDERED.search(text)
+        assert leftover is None, f"{name}: unrendered template syntax {leftover.group()!r}"
+
+
+def test_git_init_follows_the_answer(baked):
+    if answer(baked.answers, "git_init") == "no":
+        assert not baked.had_git
+        return
+    assert baked.had_git
+    log = run(["git", "log", "--format=%an <%ae> %s"], baked.path).stdout.splitlines()
+    assert log == ["Your Name <you@example.com> Initial commit from the MLOps template"]
+    assert run(["git", "status", "--porcelain"], baked.path).stdout == ""
+
+
+def test_generated_flake8_passes(baked):
+    run(["python", "-m", "flake8", "src", "tests"], baked.path)
+
+
+def test_generated_tests_pass(baked):
+    result = run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], baked.path)
+    assert re.search(r"\d+ passed", result.stdout)
+    assert "failed" not in result.stdout and "skipped" not in result.stdout
+
+
+def test_pre_commit_config_validates_and_hooks_pass(baked):
+    run(["python", "-m", "pre_commit", "validate-config"], baked.path)
+    result = run(["python", "-m", "pre_commit", "run", "--all-files"], baked.path)
+    assert "flake8" in result.stdout and "Failed" not in result.stdout
+
+
+def test_make_repro_produces_metrics(baked):
+    run(["make", "repro", "PYTHON=python"], baked.path)
+    metrics = json.loads((baked.path / "metrics.json").read_text())
+    assert 0.8 < metrics["accuracy"] <= 1.0
+    assert set(metrics) == {"accuracy", "balanced_accuracy", "f1_macro", "log_loss",
+                            "precision_macro", "recall_macro", "roc_auc"}
+    for plot in ("roc", "precision_recall", "confusion"):
+        assert (baked.path / "plots" / f"{plot}.json").stat().st_size > 100
+    status = run(["python", "-m", "dvc", "status"], baked.path).stdout
+    assert "up to date" in status
+
+
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory) -> Path:
+    return bake(tmp_path_factory.mktemp("default"))
+
+
+def test_repro_is_deterministic(default_project):
+    run(["make", "repro"], default_project)
+    metrics = default_project / "metrics.json"
+    first = metrics.read_bytes()
+    run(["python", "-m", "dvc", "repro", "--force"], default_project)
+    assert metrics.read_bytes() == first
+
+
+def test_bad_data_stops_the_first_stage(default_project):
+    run(["make", "data"], default_project)
+    raw = default_project / "data" / "raw" / "breast_cancer.csv"
+    original = raw.read_text()
+    lines = original.splitlines()
+    row = lines[3].split(",")
+    row[lines[0].split(",").index("mean_texture")] = "oops"
+    lines[3] = ",".join(row)
+    raw.write_text("\n".join(lines) + "\n")
+    try:
+        result = run(["python", "-m", "dvc", "repro", "--force"], default_project, check=False)
+    finally:
+        raw.write_text(original)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert ("ERROR in stage 'prepare': data/raw/breast_cancer.csv: column 'mean_texture': "
+            "non-numeric value 'oops' at line 4") in output
+    assert "Running stage 'featurize'" not in output
+    assert not (default_project / "data" / "prepared").exists()

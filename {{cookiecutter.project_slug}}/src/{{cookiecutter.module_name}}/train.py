@@ -1,0 +1,32 @@
+"""Stage 3: fit the classifier and save it together with its featurizer."""
+import sys
+
+import joblib
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from {{ cookiecutter.module_name }} import paths
+from {{ cookiecutter.module_name }}.data import split_features
+from {{ cookiecutter.module_name }}.models import build_classifier
+from {{ cookiecutter.module_name }}.params import load_params
+from {{ cookiecutter.module_name }}.schema import describe_inputs, write_schema
+from {{ cookiecutter.module_name }}.stage import run_stage
+
+
+def main() -> None:
+    params = load_params()
+    target = params["data"]["target"]
+    features, labels = split_features(pd.read_csv(paths.TRAIN_FEATURES), target)
+    classifier = build_classifier(params["train"])
+    classifier.fit(features, labels)
+    # One artifact holds featurizer + classifier: it takes raw rows as input.
+    model = Pipeline([("featurize", joblib.load(paths.FEATURIZER)), ("classify", classifier)])
+    raw_features, raw_labels = split_features(pd.read_csv(paths.TRAIN_CSV), target)
+    paths.MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, paths.MODEL)
+    write_schema(describe_inputs(raw_features, raw_labels), paths.SCHEMA)
+    print(f"train: {params['train']['model']} on {len(labels)} rows")
+
+
+if __name__ == "__main__":
+    sys.exit(run_stage("train", main))

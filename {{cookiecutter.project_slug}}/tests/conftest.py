@@ -1,0 +1,48 @@
+"""Shared fixtures: small frames and a throwaway workspace with params.yaml."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_frame(rows: int = 60, classes: int = 2, seed: int = 0) -> pd.DataFrame:
+    """A small learnable dataset: the target depends on the first feature."""
+    generator = np.random.default_rng(seed)
+    target = np.arange(rows) % classes
+    return pd.DataFrame({
+        "signal": target + generator.normal(0, 0.3, rows),
+        "noise": generator.normal(0, 1, rows),
+        "count": generator.integers(0, 10, rows),
+        "target": target,
+    })
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """Run a stage in a temp dir holding a copy of params.yaml and a raw CSV."""
+    shutil.copy(PROJECT_ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def set_params(workspace: Path, **sections) -> dict:
+    """Override params.yaml sections, e.g. set_params(ws, train={"model": ...})."""
+    path = workspace / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for section, values in sections.items():
+        params[section].update(values)
+    path.write_text(yaml.safe_dump(params))
+    return params
+
+
+def write_raw(workspace: Path, frame: pd.DataFrame) -> Path:
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    path = workspace / params["data"]["raw_path"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
