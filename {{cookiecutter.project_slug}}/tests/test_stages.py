@@ -7,7 +7,8 @@ import pytest
 
 from {{ cookiecutter.module_name }} import evaluate, featurize, paths, prepare, train
 from {{ cookiecutter.module_name }}.featurize import build_featurizer
-from {{ cookiecutter.module_name }}.models import ModelConfigError, build_classifier
+from {{ cookiecutter.module_name }}.models import build_classifier
+from {{ cookiecutter.module_name }}.params import ParamsError
 from conftest import make_frame, set_params, write_raw
 
 
@@ -28,7 +29,7 @@ def test_featurizer_keeps_feature_names(scale):
 
 
 def test_unknown_scaler_is_a_config_error():
-    with pytest.raises(ModelConfigError, match="featurize.scale"):
+    with pytest.raises(ParamsError, match="featurize.scale"):
         build_featurizer("median", "log")
 
 
@@ -41,12 +42,12 @@ def test_each_model_family_learns(family):
 
 
 def test_unknown_model_family():
-    with pytest.raises(ModelConfigError, match="unknown model family 'svm'"):
+    with pytest.raises(ParamsError, match="unknown model family 'svm'"):
         build_classifier({"model": "svm", "random_state": 0})
 
 
 def test_unknown_hyperparameter():
-    with pytest.raises(ModelConfigError, match="train.random_forest"):
+    with pytest.raises(ParamsError, match="train.random_forest"):
         build_classifier({"model": "random_forest", "random_state": 0,
                           "random_forest": {"n_trees": 3}})
 

@@ -14,8 +14,7 @@ from sklearn.preprocessing import label_binarize
 
 from {{ cookiecutter.module_name }} import paths
 from {{ cookiecutter.module_name }}.data import split_features
-from {{ cookiecutter.module_name }}.models import ModelConfigError
-from {{ cookiecutter.module_name }}.params import load_params
+from {{ cookiecutter.module_name }}.params import ParamsError, load_params
 from {{ cookiecutter.module_name }}.stage import run_stage
 
 DECIMALS = 6  # rounding keeps metric files stable and diffs readable
@@ -80,7 +79,7 @@ def main() -> None:
     scores = score(labels.to_numpy(), predicted, probabilities, classes)
     primary = params["evaluate"]["primary_metric"]
     if primary not in scores:
-        raise ModelConfigError(
+        raise ParamsError(
             f"evaluate.primary_metric: {primary!r} is not one of {', '.join(scores)}"
         )
     write_json(paths.METRICS, scores)

@@ -13,8 +13,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from {{ cookiecutter.module_name }} import paths
 from {{ cookiecutter.module_name }}.data import split_features
-from {{ cookiecutter.module_name }}.models import ModelConfigError
-from {{ cookiecutter.module_name }}.params import load_params
+from {{ cookiecutter.module_name }}.params import ParamsError, load_params
 from {{ cookiecutter.module_name }}.stage import run_stage
 
 SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler}
@@ -23,9 +22,9 @@ IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
 
 def build_featurizer(impute: str, scale: str) -> Pipeline:
     if impute not in IMPUTE_STRATEGIES:
-        raise ModelConfigError(f"featurize.impute: {impute!r} is not one of {IMPUTE_STRATEGIES}")
+        raise ParamsError(f"featurize.impute: {impute!r} is not one of {IMPUTE_STRATEGIES}")
     if scale not in (*SCALERS, "none"):
-        raise ModelConfigError(f"featurize.scale: {scale!r} is not one of {(*SCALERS, 'none')}")
+        raise ParamsError(f"featurize.scale: {scale!r} is not one of {(*SCALERS, 'none')}")
     steps = [("impute", SimpleImputer(strategy=impute))]
     if scale != "none":
         steps.append(("scale", SCALERS[scale]()))

@@ -6,6 +6,10 @@ import yaml
 PARAMS_FILE = Path("params.yaml")
 
 
+class ParamsError(ValueError):
+    """params.yaml asks for a setting that does not exist; the message names its key."""
+
+
 def load_params(path: Path = PARAMS_FILE) -> dict:
     with open(path, encoding="utf-8") as params_file:
         return yaml.safe_load(params_file)

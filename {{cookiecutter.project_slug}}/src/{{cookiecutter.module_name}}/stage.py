@@ -3,10 +3,10 @@ import sys
 from typing import Callable
 
 from {{ cookiecutter.module_name }}.data import DataError
-from {{ cookiecutter.module_name }}.models import ModelConfigError
+from {{ cookiecutter.module_name }}.params import ParamsError
 
 # Errors a user can fix by editing their data or params.yaml.
-USER_ERRORS = (DataError, ModelConfigError)
+USER_ERRORS = (DataError, ParamsError)
 
 
 def run_stage(name: str, main: Callable[[], None]) -> int:
