@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test system-deps venv lint bench clean
+.PHONY: node-deps
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -27,6 +28,9 @@ venv: $(VENV)/.installed ## Create .venv with the pinned test tools
 system-deps: ## Install the Debian packages the tests use (root; skips what is present)
 	bash scripts/install-system-deps.sh
 
+node-deps: ## Install the pinned npm packages the tests use into build/node
+	bash scripts/install-node-deps.sh
+
 demo: venv ## Bake the default project into build/demo and run install, lint, test, repro
 	rm -rf $(DEMO_DIR)
 	$(BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) .
@@ -34,7 +38,7 @@ demo: venv ## Bake the default project into build/demo and run install, lint, te
 		$(MAKE) install lint test repro
 	@echo "demo project: $$(ls -d $(DEMO_DIR)/*)"
 
-test: system-deps venv ## Run the template's test suite (bakes projects and runs them)
+test: system-deps venv node-deps ## Run the template's test suite (bakes projects and runs them)
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -rs $(PYTEST_ARGS)
 
 lint: venv ## flake8 on the template's own code

@@ -19,6 +19,7 @@ CHOICES = {
     "ci_provider": ["all", "github", "gitlab", "jenkins"],
     "dvc_remote": ["local", "s3", "gcs", "azure", "ssh"],
     "git_init": ["yes", "no"],
+    "production_sync": ["manual", "auto"],
 }
 
 REMOTE_SCHEMES = {"s3": "s3://", "gcs": "gs://", "azure": "azure://", "ssh": "ssh://"}
@@ -106,6 +107,12 @@ def check_deployment():
     if not DNS_LABEL.match(ANSWERS["k8s_namespace"]):
         fail("k8s_namespace", "must be a DNS-1123 label: at most 63 lowercase letters, digits "
              "and '-', starting and ending with a letter or digit")
+    if len(ANSWERS["k8s_namespace"]) > 63 - len("-production"):
+        fail("k8s_namespace", "must be at most 52 characters: the overlays append "
+             "'-staging' and '-production'")
+    if not GIT_URL.match(ANSWERS["repo_url"]):
+        fail("repo_url", "must be this repository's git URL (https://, ssh://, git@host:path, "
+             "file://); Argo CD reads the manifests from it")
     gitops_url = ANSWERS["gitops_repo_url"]
     if gitops_url and not GIT_URL.match(gitops_url):
         fail("gitops_repo_url", "must be empty or a git URL (https://, ssh://, git@host:path, "

@@ -21,6 +21,7 @@ PACKAGES=(
   prometheus                  # prometheus + promtool
   wrk                         # load generation
   rsync                       # gitlab-ci-local artifacts
+  openjdk-17-jre-headless     # npm-groovy-lint runs CodeNarc (Jenkinsfile lint)
   curl git make ca-certificates
 )
 

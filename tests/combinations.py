@@ -30,6 +30,7 @@ COMBINATIONS = {
         "python_version": "3.12", "ci_provider": "github", "dvc_remote": "ssh",
         "dataset": "iris", "model": "logistic_regression",
         "gitops_repo_url": "https://git.example.com/platform/deployments.git",
+        "production_sync": "auto",
     },
 }
 

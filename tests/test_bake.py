@@ -18,11 +18,44 @@ COMMON_FILES = {
     "src/{module}/evaluate.py", "src/{module}/featurize.py", "src/{module}/models.py",
     "src/{module}/params.py", "src/{module}/paths.py", "src/{module}/prepare.py",
     "src/{module}/schema.py", "src/{module}/stage.py", "src/{module}/train.py",
+    "src/{module}/drift.py", "tests/test_drift.py",
+    "src/{module}/report/__init__.py", "src/{module}/report/__main__.py",
+    "src/{module}/report/compare.py", "src/{module}/report/git.py",
+    "src/{module}/report/images.py", "src/{module}/report/markdown.py",
+    "src/{module}/report/snapshot.py", "tests/test_report.py",
     "tests/conftest.py", "tests/test_data.py", "tests/test_dataset.py", "tests/test_stages.py",
+    "deploy/base/kustomization.yaml", "deploy/base/deployment.yaml", "deploy/base/service.yaml",
+    "deploy/base/hpa.yaml", "deploy/base/pdb.yaml",
+    "deploy/overlays/staging/kustomization.yaml", "deploy/overlays/staging/scale.yaml",
+    "deploy/overlays/staging/resources.yaml",
+    "deploy/overlays/production/kustomization.yaml", "deploy/overlays/production/scale.yaml",
+    "deploy/overlays/production/resources.yaml",
+    "deploy/argocd/project.yaml", "deploy/argocd/application-staging.yaml",
+    "deploy/argocd/application-production.yaml",
+    "src/{module}/gitops.py", "tests/test_gitops.py",
+    "Dockerfile", ".dockerignore", "requirements-serve.txt", "src/{module}/export.py",
+    "src/{module}/serving/__init__.py", "src/{module}/serving/__main__.py",
+    "src/{module}/serving/app.py", "src/{module}/serving/config.py",
+    "src/{module}/serving/docs.py", "src/{module}/serving/healthcheck.py",
+    "src/{module}/serving/metrics.py", "src/{module}/serving/model.py",
+    "src/{module}/serving/predict.py", "src/{module}/serving/validation.py",
+    "tests/test_api.py", "tests/test_export.py", "tests/test_serving_requirements.py",
+    "src/{module}/serving/drift_metrics.py", "src/{module}/monitoring.py",
+    "tests/test_monitoring.py", "monitoring/prometheus-rules.yml",
+    "monitoring/prometheusrule.yaml", "monitoring/rules-test.yml",
+    "monitoring/servicemonitor.yaml", "monitoring/grafana-dashboard.json",
+    "monitoring/prometheus.yml",
 }
-CI_FILES = {"github": set(), "gitlab": set(), "jenkins": set()}
+CI_FILES = {
+    "github": {".github/workflows/pull-request.yml", ".github/workflows/main.yml"},
+    "gitlab": {".gitlab-ci.yml"},
+    "jenkins": {"Jenkinsfile"},
+}
 
-UNRENDERED = re.compile(r"{{|{%|{#|cookiecutter\.")
+# Jinja left behind; GitHub Actions' own ${{ expr }} is meant to stay, and so
+# are Prometheus alert templates ({{ $value }}, {{ printf ... }}) and Grafana
+# legends ({{feature}}) in monitoring/.
+UNRENDERED = re.compile(r"(?<!\$){{(?! ?\$| printf |\w+}})|{%|{#|cookiecutter\.")
 
 
 @dataclass

@@ -46,3 +46,23 @@ def write_raw(workspace: Path, frame: pd.DataFrame) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
     return path
+
+
+def train_in(directory: Path, frame: pd.DataFrame, **sections) -> Path:
+    """Run prepare, featurize, train and export on ``frame`` inside ``directory``."""
+    from {{ cookiecutter.module_name }} import export, featurize, prepare, train
+
+    shutil.copy(PROJECT_ROOT / "params.yaml", directory / "params.yaml")
+    set_params(directory, data={"min_rows": 10}, **sections)
+    write_raw(directory, frame)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(directory)
+        for stage in (prepare, featurize, train, export):
+            stage.main()
+    return directory
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory) -> Path:
+    """A directory holding models/model.onnx etc. of a small model, made once."""
+    return train_in(tmp_path_factory.mktemp("trained"), make_frame(rows=90))

@@ -12,6 +12,9 @@ MODELS_DIR = Path("models")
 FEATURIZER = MODELS_DIR / "featurizer.joblib"
 MODEL = MODELS_DIR / "model.joblib"
 SCHEMA = MODELS_DIR / "schema.json"
+REFERENCE_PROFILE = MODELS_DIR / "reference_profile.json"
+ONNX_MODEL = MODELS_DIR / "model.onnx"
+ONNX_CHECK = MODELS_DIR / "onnx_check.json"
 
 METRICS = Path("metrics.json")
 PLOTS_DIR = Path("plots")

@@ -7,6 +7,7 @@ from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.module_name }} import paths
 from {{ cookiecutter.module_name }}.data import split_features
+from {{ cookiecutter.module_name }}.drift import build_profile, write_profile
 from {{ cookiecutter.module_name }}.models import build_classifier
 from {{ cookiecutter.module_name }}.params import load_params
 from {{ cookiecutter.module_name }}.schema import describe_inputs, write_schema
@@ -25,6 +26,8 @@ def main() -> None:
     paths.MODELS_DIR.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, paths.MODEL)
     write_schema(describe_inputs(raw_features, raw_labels), paths.SCHEMA)
+    # What serving compares live inputs with to measure drift.
+    write_profile(build_profile(raw_features), paths.REFERENCE_PROFILE)
     print(f"train: {params['train']['model']} on {len(labels)} rows")
 
 

@@ -1,0 +1,322 @@
+"""The generated deploy/ tree, checked offline as strongly as a cluster-less
+machine allows: every overlay renders with `kubectl kustomize` and passes
+`kubernetes-validate --strict` for Kubernetes 1.30; every Argo CD object passes
+Argo CD's CRD schema; and the pieces agree with each other and with the rest of
+the project (labels/selectors, ports, probe routes, the image CI pushes, the
+Application paths and namespaces). Broken manifests must fail these checks."""
+import ast
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BIN_DIR, TEMPLATE_ROOT, bake
+
+ENVIRONMENTS = ("staging", "production")
+KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+NODE_MODULES = TEMPLATE_ROOT / "build" / "node" / "node_modules"
+ARGOCD_VALIDATOR = TEMPLATE_ROOT / "tests" / "support" / "validate_argocd.cjs"
+
+VARIANTS = {
+    "same-repo": {},
+    "config-repo": {
+        "gitops_repo_url": "https://git.example.com/platform/deployments.git",
+        "production_sync": "auto", "registry": "registry.example.com:5000/ml",
+        "image_name": "team/tumor-model", "k8s_namespace": "ml-serving",
+    },
+}
+
+
+def require_kubectl() -> str:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl not installed: it comes with the machine image, and no package "
+                    "registry reachable here provides it")
+    return kubectl
+
+
+def render(overlay: Path) -> list:
+    result = subprocess.run([require_kubectl(), "kustomize", str(overlay)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"kubectl kustomize {overlay} failed:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def kubernetes_validate(objects: list) -> subprocess.CompletedProcess:
+    """kubernetes-validate --strict for 1.30 on the objects; unknown fields fail too."""
+    return subprocess.run(
+        [str(BIN_DIR / "kubernetes-validate"), "--strict", "-k", "1.30.0", "-"],
+        input=yaml.safe_dump_all(objects), capture_output=True, text=True,
+    )
+
+
+def argocd_errors(objects: list) -> list:
+    """Per object, the Argo CD CRD schema's complaints (empty list: valid)."""
+    assert NODE_MODULES.is_dir(), "npm packages missing: run scripts/install-node-deps.sh"
+    result = subprocess.run(
+        ["node", str(ARGOCD_VALIDATOR)], input=json.dumps(objects), capture_output=True,
+        text=True, env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def by_kind(objects: list) -> dict:
+    kinds = {}
+    for obj in objects:
+        assert obj["kind"] not in kinds, f"two {obj['kind']} objects"
+        kinds[obj["kind"]] = obj
+    return kinds
+
+
+def consistency_problems(objects: list) -> list:
+    """What a schema cannot see: do selectors, ports and names point at each other?"""
+    kinds = by_kind(objects)
+    deployment, service = kinds["Deployment"], kinds["Service"]
+    hpa, pdb = kinds["HorizontalPodAutoscaler"], kinds["PodDisruptionBudget"]
+    pod = deployment["spec"]["template"]
+    pod_labels = pod["metadata"].get("labels", {})
+    container = pod["spec"]["containers"][0]
+    ports = {port.get("name"): port["containerPort"] for port in container.get("ports", [])}
+    problems = []
+
+    def selects_pods(owner, selector):
+        if not selector or any(pod_labels.get(key) != value for key, value in selector.items()):
+            problems.append(f"{owner} selector {selector} does not match pod labels {pod_labels}")
+
+    selects_pods("Deployment", deployment["spec"]["selector"]["matchLabels"])
+    selects_pods("Service", service["spec"]["selector"])
+    selects_pods("PodDisruptionBudget", pdb["spec"]["selector"]["matchLabels"])
+    for port in service["spec"]["ports"]:
+        if port["targetPort"] not in ports and port["targetPort"] not in ports.values():
+            problems.append(f"Service targetPort {port['targetPort']!r} is no container port "
+                            f"(ports: {ports})")
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        port = container.get(probe, {}).get("httpGet", {}).get("port")
+        if port not in ports:
+            problems.append(f"{probe} port {port!r} is no named container port")
+    target = hpa["spec"]["scaleTargetRef"]
+    if (target["kind"], target["name"]) != ("Deployment", deployment["metadata"]["name"]):
+        problems.append(f"HorizontalPodAutoscaler scales {target}, not the Deployment")
+    names = {obj["metadata"]["labels"].get("app.kubernetes.io/name") for obj in objects}
+    namespaces = {obj["metadata"].get("namespace") for obj in objects}
+    if len(names) != 1 or None in names:
+        problems.append(f"objects disagree on app.kubernetes.io/name: {names}")
+    if len(namespaces) != 1 or None in namespaces:
+        problems.append(f"objects disagree on namespace: {namespaces}")
+    return problems
+
+
+def make_variable(project: Path, name: str) -> str:
+    """A variable's value as the project's Makefile computes it."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "-f", "Makefile", "-f", "-", "print-variable"],
+        input=f"print-variable:\n\t@echo $({name})\n", cwd=project, capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def serving_routes(project: Path, module: str) -> set:
+    """Paths the serving app declares (@app.get("/x"), add_api_route("/x", ...), ...)."""
+    routes = set()
+    for source in (project / "src" / module / "serving").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in {"get", "head", "api_route", "add_api_route", "route"}
+                    and node.args and isinstance(node.args[0], ast.Constant)
+                    and str(node.args[0].value).startswith("/")):
+                routes.add(node.args[0].value)
+    return routes
+
+
+def argocd_objects(project: Path) -> list:
+    objects = []
+    for path in sorted((project / "deploy" / "argocd").glob("*.yaml")):
+        objects += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return objects
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request, tmp_path_factory):
+    answers = VARIANTS[request.param]
+    project = bake(tmp_path_factory.mktemp(request.param), **answers)
+    return answers, project
+
+
+@pytest.fixture(scope="module")
+def defaults(tmp_path_factory) -> Path:
+    return bake(tmp_path_factory.mktemp("gitops-defaults"))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_overlay_renders_and_passes_strict_validation(variant, env):
+    answers, project = variant
+    objects = render(project / "deploy" / "overlays" / env)
+    assert {obj["kind"] for obj in objects} == KINDS
+    result = kubernetes_validate(objects)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("passed for resource") == len(KINDS)
+    assert consistency_problems(objects) == []
+    namespace = f"{answers.get('k8s_namespace', 'tumor-classifier')}-{env}"
+    assert {obj["metadata"]["namespace"] for obj in objects} == {namespace}
+
+
+def test_environments_differ_in_scale_and_resources(defaults):
+    staging, production = (by_kind(render(defaults / "deploy" / "overlays" / env))
+                           for env in ENVIRONMENTS)
+    assert staging["HorizontalPodAutoscaler"]["spec"]["minReplicas"] == 1
+    assert production["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 2
+    # The autoscaler owns the replica count; a fixed one would be reset on every sync.
+    assert "replicas" not in staging["Deployment"]["spec"]
+    resources = [kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]
+                 for kinds in (staging, production)]
+    for limits in resources:
+        assert set(limits) == {"requests", "limits"}
+        assert set(limits["requests"]) == set(limits["limits"]) == {"cpu", "memory"}
+    assert resources[0] != resources[1]
+
+
+def test_pod_is_locked_down(defaults):
+    deployment = by_kind(render(defaults / "deploy" / "overlays" / "production"))["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    context = container["securityContext"]
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert (env["HOST"], env["PORT"]) == ("0.0.0.0", "8000")  # the serving app's settings
+    tmp = [mount for mount in container["volumeMounts"] if mount["mountPath"] == "/tmp"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert len(tmp) == 1 and "emptyDir" in volumes[tmp[0]["name"]]
+    # The image's user must be the UID the pod asserts (runAsNonRoot needs it numeric).
+    assert "\nUSER 10001" in (defaults / "Dockerfile").read_text()
+
+
+def test_probes_hit_routes_the_app_serves(defaults):
+    deployment = by_kind(render(defaults / "deploy" / "overlays" / "staging"))["Deployment"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    probe_paths = {container[probe]["httpGet"]["path"]
+                   for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
+    assert probe_paths == {"/health", "/ready"}
+    assert probe_paths <= serving_routes(defaults, "tumor_classifier")
+
+
+def test_image_is_the_one_ci_pushes(variant):
+    answers, project = variant
+    image = make_variable(project, "IMAGE")
+    registry = answers.get("registry", "ghcr.io/my-org")
+    assert image == f"{registry}/{answers.get('image_name', 'tumor-classifier')}"
+    for env in ENVIRONMENTS:
+        deployment = by_kind(render(project / "deploy" / "overlays" / env))["Deployment"]
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == \
+            f"{image}:latest"
+        overlay = yaml.safe_load(
+            (project / "deploy" / "overlays" / env / "kustomization.yaml").read_text())
+        assert [entry["name"] for entry in overlay["images"]] == [image]
+
+
+def test_argocd_objects_pass_the_crd_schema(variant):
+    _, project = variant
+    objects = argocd_objects(project)
+    assert sorted(obj["kind"] for obj in objects) == ["AppProject", "Application", "Application"]
+    assert argocd_errors(objects) == [[], [], []]
+
+
+def test_applications_point_at_overlays_that_render(variant):
+    answers, project = variant
+    objects = argocd_objects(project)
+    (appproject,) = [obj for obj in objects if obj["kind"] == "AppProject"]
+    applications = {obj["metadata"]["name"]: obj for obj in objects
+                    if obj["kind"] == "Application"}
+    slug = "tumor-classifier"
+    assert set(applications) == {f"{slug}-{env}" for env in ENVIRONMENTS}
+    repo = answers.get("gitops_repo_url") or f"https://github.com/my-org/{slug}.git"
+    allowed = {(dest["server"], dest["namespace"]) for dest in appproject["spec"]["destinations"]}
+    for env in ENVIRONMENTS:
+        spec = applications[f"{slug}-{env}"]["spec"]
+        assert spec["project"] == appproject["metadata"]["name"]
+        assert spec["source"]["repoURL"] == repo
+        assert appproject["spec"]["sourceRepos"] == [repo]
+        assert spec["source"]["targetRevision"] == make_variable(project, "GITOPS_BRANCH")
+        # The config repo is seeded with this deploy/ tree, so paths are the same.
+        rendered = render(project / spec["source"]["path"])
+        assert {obj["metadata"]["namespace"] for obj in rendered} == \
+            {spec["destination"]["namespace"]}
+        assert (spec["destination"]["server"], spec["destination"]["namespace"]) in allowed
+        assert "CreateNamespace=true" in spec["syncPolicy"]["syncOptions"]
+    assert make_variable(project, "GITOPS_REPO_URL") == answers.get("gitops_repo_url", "")
+    staging = applications[f"{slug}-staging"]["spec"]["syncPolicy"]
+    production = applications[f"{slug}-production"]["spec"]["syncPolicy"]
+    assert staging["automated"] == {"prune": True, "selfHeal": True}
+    if answers.get("production_sync", "manual") == "auto":
+        assert production["automated"] == {"prune": True, "selfHeal": True}
+    else:
+        assert "automated" not in production
+
+
+# --- broken manifests must fail -------------------------------------------
+def broken_copy(project: Path, tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of deploy/ with one text replacement in ``file``."""
+    deploy = tmp_path / "deploy"
+    shutil.copytree(project / "deploy", deploy)
+    path = deploy / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return deploy
+
+
+def test_wrong_port_name_is_caught(defaults, tmp_path):
+    deploy = broken_copy(defaults, tmp_path, "base/deployment.yaml",
+                         "- name: http\n", "- name: web\n")
+    problems = consistency_problems(render(deploy / "overlays" / "staging"))
+    assert any("Service targetPort 'http' is no container port" in p for p in problems)
+    assert any("livenessProbe port 'http'" in p for p in problems)
+
+
+def test_mismatched_selector_is_caught(defaults, tmp_path):
+    deploy = broken_copy(defaults, tmp_path, "base/service.yaml",
+                         "    app.kubernetes.io/component: serving\n  ports:",
+                         "    app.kubernetes.io/component: web\n  ports:")
+    problems = consistency_problems(render(deploy / "overlays" / "staging"))
+    assert any(p.startswith("Service selector") for p in problems)
+
+
+def test_missing_required_field_fails_validation(defaults, tmp_path):
+    deploy = broken_copy(defaults, tmp_path, "base/deployment.yaml",
+                         "        - name: serving\n", "        - \n")
+    result = kubernetes_validate(render(deploy / "overlays" / "production"))
+    assert result.returncode != 0
+    assert "'name' is a required property" in result.stdout + result.stderr
+
+
+def test_unknown_field_fails_strict_validation(defaults, tmp_path):
+    deploy = broken_copy(defaults, tmp_path, "base/service.yaml",
+                         "  type: ClusterIP\n", "  type: ClusterIP\n  externalPort: 80\n")
+    result = kubernetes_validate(render(deploy / "overlays" / "staging"))
+    assert result.returncode != 0
+    assert "externalPort" in result.stdout + result.stderr
+
+
+def test_broken_argocd_objects_fail_the_crd_schema(defaults):
+    application = next(obj for obj in argocd_objects(defaults) if obj["kind"] == "Application")
+    no_destination = json.loads(json.dumps(application))
+    del no_destination["spec"]["destination"]
+    bad_type = json.loads(json.dumps(application))
+    bad_type["spec"]["syncPolicy"]["automated"] = {"prune": "yes"}
+    errors = argocd_errors([no_destination, bad_type])
+    assert any("destination" in error for error in errors[0]), errors
+    assert any("prune must be boolean" in error for error in errors[1]), errors

@@ -1,0 +1,29 @@
+"""Serve the API with uvicorn: `python -m {{ cookiecutter.module_name }}.serving`.
+
+One process, one event loop (uvloop + httptools when installed); scale out with
+replicas. HOST and PORT choose the address (default 127.0.0.1:8000).
+"""
+import logging
+import sys
+
+import uvicorn
+
+from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.config import Settings, SettingsError
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
+    # No access log: one line per request would cost more than the prediction.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                access_log=False, server_header=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Serving settings, read from environment variables once at start-up."""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the server cannot use."""
+
+
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be a whole number") from None
+    if value < 1:
+        raise SettingsError(f"{name}={raw!r}: must be at least 1")
+    return value
+
+
+def boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in TRUE_WORDS | FALSE_WORDS:
+        return raw.lower() in TRUE_WORDS
+    raise SettingsError(f"{name}={raw!r}: must be true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_path: Path = Path("models/model.onnx")
+    schema_path: Path = Path("models/schema.json")
+    # Shown in every response; empty means "sha256 prefix of the model file".
+    model_version: str = ""
+    max_batch_rows: int = 1000
+    max_body_bytes: int = 2_000_000
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Input drift: the training profile, and how many recent rows to compare with it.
+    reference_profile_path: Path = Path("models/reference_profile.json")
+    drift_tracking: bool = True
+    drift_window_rows: int = 1000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        return cls(
+            model_path=Path(env.get("MODEL_PATH", cls.model_path)),
+            schema_path=Path(env.get("SCHEMA_PATH", cls.schema_path)),
+            model_version=env.get("MODEL_VERSION", ""),
+            max_batch_rows=positive_int(env, "MAX_BATCH_ROWS", cls.max_batch_rows),
+            max_body_bytes=positive_int(env, "MAX_BODY_BYTES", cls.max_body_bytes),
+            host=env.get("HOST", cls.host),
+            port=positive_int(env, "PORT", cls.port),
+            reference_profile_path=Path(
+                env.get("REFERENCE_PROFILE_PATH", cls.reference_profile_path)),
+            drift_tracking=boolean(env, "DRIFT_TRACKING", cls.drift_tracking),
+            drift_window_rows=positive_int(env, "DRIFT_WINDOW_ROWS", cls.drift_window_rows),
+        )

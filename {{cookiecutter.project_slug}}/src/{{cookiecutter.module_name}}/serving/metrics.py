@@ -1,0 +1,69 @@
+"""Prometheus metrics: traffic, latency, predicted classes and input drift.
+
+Each app gets its own registry, so several apps (e.g. in tests) never clash.
+"""
+import time
+
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import disable_created_metrics
+
+# The *_created timestamp series double the scrape size and nobody graphs them.
+disable_created_metrics()
+
+# Seconds; most single-row requests finish well under a millisecond.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests", "HTTP requests by route and status code",
+            ["route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "http_request_duration_seconds", "Time to answer a request, by route",
+            ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.predictions = Counter(
+            "model_predictions", "Predicted rows by class", ["class"], registry=self.registry)
+        self.out_of_range = Counter(
+            "model_feature_out_of_range",
+            "Feature values outside the range seen in training, by feature",
+            ["feature"], registry=self.registry)
+        self.model_info = Gauge(
+            "model_info", "The served model version (value is always 1)",
+            ["version"], registry=self.registry)
+        self.class_counters = {}
+        self.feature_counters = []
+        self.minimums = self.maximums = None
+        self.drift = None
+
+    def track_drift(self, collector) -> None:
+        """Export input drift (serving/drift_metrics.py) and feed it every valid row."""
+        self.drift = collector
+        self.registry.register(collector)
+
+    def watch_model(self, model) -> None:
+        """Create every class and feature series up front, at zero, so dashboards
+        and alerts see them before the first prediction."""
+        self.model_info.labels(model.version).set(1)
+        self.class_counters = {label: self.predictions.labels(str(label))
+                               for label in model.classes}
+        self.feature_counters = [self.out_of_range.labels(name) for name in model.feature_names]
+        self.minimums = np.array([feature.minimum for feature in model.features])
+        self.maximums = np.array([feature.maximum for feature in model.features])
+
+    def observe_request(self, route: str, status: int, started: float) -> None:
+        self.requests.labels(route, str(status)).inc()
+        self.latency.labels(route).observe(time.perf_counter() - started)
+
+    def observe_predictions(self, matrix: np.ndarray, labels: list) -> None:
+        for label in set(labels):
+            counter = self.class_counters.get(label) or self.predictions.labels(str(label))
+            counter.inc(labels.count(label))
+        # NaN (a null feature) compares False both ways, so it is never counted.
+        outside = ((matrix < self.minimums) | (matrix > self.maximums)).sum(axis=0)
+        for column in np.flatnonzero(outside):
+            self.feature_counters[column].inc(int(outside[column]))
+        if self.drift is not None:
+            self.drift.add(matrix)

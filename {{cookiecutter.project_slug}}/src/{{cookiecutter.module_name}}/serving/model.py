@@ -1,0 +1,72 @@
+"""Load models/model.onnx and its schema; predict on a validated matrix."""
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+# ONNX input element types the export stage may produce.
+INPUT_DTYPES = {"tensor(double)": np.float64, "tensor(float)": np.float32}
+
+
+class ModelLoadError(RuntimeError):
+    """The model or schema file is missing or unusable."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    integer: bool
+    minimum: float
+    maximum: float
+
+
+def file_version(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def new_session(path: Path) -> onnxruntime.InferenceSession:
+    onnxruntime.disable_telemetry_events()  # a served model reports to nobody
+    options = onnxruntime.SessionOptions()
+    # One request is tiny: threads cost more to wake than they save. Scale
+    # with more processes/replicas instead.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"])
+
+
+class Model:
+    """The ONNX pipeline plus what the API needs from schema.json."""
+
+    def __init__(self, model_path: Path, schema_path: Path, version: str = ""):
+        for path in (model_path, schema_path):
+            if not Path(path).is_file():
+                raise ModelLoadError(f"{path}: file not found (run `make repro` to create it)")
+        schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+        self.features = [
+            Feature(item["name"], item["dtype"] == "integer", item["min"], item["max"])
+            for item in schema["features"]
+        ]
+        self.classes = schema["classes"]
+        self.session = new_session(Path(model_path))
+        model_input = self.session.get_inputs()[0]
+        if model_input.shape[1] != len(self.features):
+            raise ModelLoadError(
+                f"{model_path} takes {model_input.shape[1]} features, "
+                f"{schema_path} lists {len(self.features)}")
+        self.input_name = model_input.name
+        self.input_dtype = INPUT_DTYPES[model_input.type]
+        self.version = version or file_version(Path(model_path))
+
+    @property
+    def feature_names(self) -> list:
+        return [feature.name for feature in self.features]
+
+    def predict(self, matrix: np.ndarray) -> tuple:
+        """Labels and class probabilities (columns in self.classes order)."""
+        labels, probabilities = self.session.run(
+            None, {self.input_name: matrix.astype(self.input_dtype, copy=False)})
+        return labels, probabilities

@@ -1,0 +1,151 @@
+"""Turn a request body into the model's input matrix, or a 4xx naming the problem.
+
+Hand-written rather than a pydantic model per row, and JSON parsed by orjson:
+the fast path checks a whole batch with a few C-level passes and one numpy
+conversion; only a failing request walks its rows to name the problem.
+
+Body shape: one object keyed by feature name, or a non-empty list of them.
+A feature may be null (missing: the model imputes it as in training).
+"""
+import json
+from itertools import chain
+from operator import itemgetter
+
+import numpy as np
+import orjson
+
+
+class RequestError(Exception):
+    """A client error: HTTP ``status`` and a message naming the problem."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class NonFiniteToken:
+    """Python's json module accepts NaN and Infinity; keep them to reject by field."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+
+ALLOWED_TYPES = frozenset({int, float, type(None)})
+JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean",
+                   int: "number", float: "number", type(None): "null",
+                   NonFiniteToken: "a non-finite number"}
+
+
+def json_type(value) -> str:
+    return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def shorten(names: list, limit: int = 5) -> str:
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def check_content_type(content_type: str) -> None:
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise RequestError(415, f"Content-Type must be application/json, got {content_type!r}")
+
+
+def parse_json(body: bytes):
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refuses NaN, Infinity and integers beyond 64 bits. The standard
+    # parser accepts them, so validation can name the field, or it words the
+    # syntax error.
+    try:
+        return json.loads(body, parse_constant=NonFiniteToken)
+    except (ValueError, RecursionError) as error:
+        raise RequestError(400, f"malformed JSON: {error}") from None
+
+
+def rows_of(payload, max_rows: int) -> list:
+    """One object -> one row; a list -> its rows; anything else is an error."""
+    if isinstance(payload, dict):
+        return [payload]
+    if not isinstance(payload, list):
+        raise RequestError(
+            422, f"body must be an object keyed by feature name or a list of them, "
+                 f"got {json_type(payload)}")
+    if not payload:
+        raise RequestError(422, "body is an empty list: send at least one row")
+    if len(payload) > max_rows:
+        raise RequestError(
+            413, f"{len(payload)} rows in one request; the limit is {max_rows} (MAX_BATCH_ROWS)")
+    return payload
+
+
+class RowValidator:
+    """Checks rows against the schema's features and builds a float64 matrix."""
+
+    def __init__(self, features: list):
+        self.features: list = features
+        self.names = [feature.name for feature in features]
+        self.name_set = frozenset(self.names)
+        # itemgetter of one name returns a bare value, of several a tuple.
+        getter = itemgetter(*self.names)
+        self.values_of = getter if len(self.names) > 1 else lambda row: (getter(row),)
+        self.integer_columns = [i for i, feature in enumerate(features) if feature.integer]
+
+    def row_problem(self, index: int, row):
+        """Why ``row`` is invalid, or None. Only called once the fast path failed."""
+        where = f"rows[{index}]"
+        if not isinstance(row, dict):
+            return f"{where}: expected an object keyed by feature name, got {json_type(row)}"
+        missing = [name for name in self.names if name not in row]
+        unknown = sorted(set(row) - self.name_set)
+        if missing or unknown:
+            parts = [f"missing fields {shorten(missing)}"] if missing else []
+            parts += [f"unknown fields {shorten(unknown)}"] if unknown else []
+            return f"{where}: {'; '.join(parts)}"
+        for name in self.names:
+            value = row[name]
+            if type(value) not in ALLOWED_TYPES:
+                shown = value.token if isinstance(value, NonFiniteToken) else json_type(value)
+                return f"{where}.{name}: expected a finite number or null, got {shown}"
+        return None
+
+    def first_problem(self, rows: list) -> RequestError:
+        for index, row in enumerate(rows):
+            problem = self.row_problem(index, row)
+            if problem:
+                return RequestError(422, problem)
+        return RequestError(422, "invalid rows")
+
+    def matrix(self, rows: list) -> np.ndarray:
+        try:
+            values = [self.values_of(row) for row in rows]
+        except (KeyError, TypeError):  # a missing field, or a row that is not an object
+            raise self.first_problem(rows) from None
+        # Every row holds every feature; equal sizes mean no unknown fields either.
+        if sum(map(len, rows)) != len(rows) * len(self.names):
+            raise self.first_problem(rows)
+        if not ALLOWED_TYPES.issuperset(map(type, chain.from_iterable(values))):
+            raise self.first_problem(rows)
+        try:
+            matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(self.names))
+        except OverflowError:
+            raise RequestError(422, "a number is too large for a 64-bit float") from None
+        self.check_values(matrix)
+        return matrix
+
+    def check_values(self, matrix: np.ndarray) -> None:
+        infinite = np.isinf(matrix)  # 1e999 parses to inf; null became NaN and is allowed
+        if infinite.any():
+            row, column = np.argwhere(infinite)[0]
+            raise RequestError(422, f"rows[{row}].{self.names[column]}: "
+                                    "expected a finite number, got a value out of range")
+        for column in self.integer_columns:
+            values = matrix[:, column]
+            fractional = values != np.floor(values)  # NaN != NaN: mask it out below
+            fractional &= ~np.isnan(values)
+            if fractional.any():
+                row = int(np.flatnonzero(fractional)[0])
+                raise RequestError(422, f"rows[{row}].{self.names[column]}: expected an "
+                                        f"integer, got {float(values[row])}")

@@ -1,0 +1,241 @@
+"""make report on a tiny git repo: a base commit and a feature commit, no pipeline run."""
+import json
+import os
+import struct
+import subprocess
+
+import matplotlib.image
+import pytest
+import yaml
+
+from {{ cookiecutter.module_name }}.report.__main__ import main
+from {{ cookiecutter.module_name }}.report.compare import verdict
+from conftest import PROJECT_ROOT
+
+BASE_METRICS = {"accuracy": 0.9, "log_loss": 0.3, "roc_auc": 0.95}
+NEW_METRICS = {"accuracy": 0.92, "log_loss": 0.25, "roc_auc": 0.93}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def params(n_estimators=100, max_drop=None) -> dict:
+    return {
+        "train": {"model": "random_forest", "random_forest": {"n_estimators": n_estimators}},
+        "evaluate": {"primary_metric": "roc_auc"},
+        "report": {"max_drop": max_drop},
+    }
+
+
+def plots(shift: float) -> dict:
+    return {
+        "plots/roc.json": {"roc": [{"fpr": 0, "tpr": 0}, {"fpr": 0.1, "tpr": 0.8 - shift},
+                                   {"fpr": 1, "tpr": 1}]},
+        "plots/precision_recall.json": {"precision_recall": [
+            {"recall": 0, "precision": 1}, {"recall": 0.8, "precision": 0.9 - shift},
+            {"recall": 1, "precision": 0.5}]},
+        "plots/confusion.json": {"confusion": [
+            {"actual": "0", "predicted": "0"}, {"actual": "1", "predicted": "1"},
+            {"actual": "1", "predicted": "0"}]},
+    }
+
+
+def git(repo, *args) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def write(repo, files: dict) -> None:
+    for name, content in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".yaml"):
+            path.write_text(yaml.safe_dump(content))
+        else:
+            path.write_text(content if isinstance(content, str) else json.dumps(content))
+
+
+def commit(repo, files: dict, message: str) -> str:
+    write(repo, files)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def make_repo(tmp_path, base_files: dict, new_params=None, new_metrics=None):
+    """main holds ``base_files``; branch feature changes a param and the metrics."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    base_sha = commit(repo, base_files, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    new_sha = commit(repo, {
+        "params.yaml": new_params or params(n_estimators=50),
+        "metrics.json": new_metrics or NEW_METRICS, **plots(shift=0.1),
+    }, "feature")
+    return repo, base_sha, new_sha
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
+    repo, base_sha, new_sha = make_repo(tmp_path, base)
+    monkeypatch.chdir(repo)
+    return repo, base_sha, new_sha
+
+
+def png_size(path) -> tuple:
+    """(width, height) from the PNG header; fails unless the file is a PNG."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def table_row(report: str, first_cell: str) -> list:
+    for line in report.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no table row {first_cell!r} in:\n{report}")
+
+
+def test_report_shows_params_and_every_metric(repo):
+    path, base_sha, new_sha = repo
+    assert main(["--base", "main"]) == 0
+    report = (path / "report.md").read_text()
+    assert f"Base `main` at `{base_sha}`; workspace at `{new_sha}`." in report
+    assert table_row(report, "`train.random_forest.n_estimators`") == [
+        "`train.random_forest.n_estimators`", "`100`", "`50`"]
+    assert "`evaluate.primary_metric`" not in report  # unchanged params are not listed
+    for name in BASE_METRICS:
+        cells = table_row(report, "**roc_auc** (primary)" if name == "roc_auc" else name)
+        base, new = BASE_METRICS[name], NEW_METRICS[name]
+        assert float(cells[1]) == base and float(cells[2]) == new
+        assert float(cells[3]) == pytest.approx(new - base, abs=1e-9)
+    assert table_row(report, "log_loss")[4] == "improved"  # lower is better
+    assert table_row(report, "accuracy")[4] == "improved"
+    assert "**`roc_auc` regressed by 0.02**: 0.95 → 0.93" in report
+
+
+def test_report_images_are_png_side_by_side(repo):
+    path, _, _ = repo
+    assert main(["--base", "main"]) == 0
+    report = (path / "report.md").read_text()
+    for name in ("roc", "precision_recall", "confusion"):
+        image = path / "report" / f"{name}.png"
+        assert f"](report/{name}.png)" in report
+        width, height = png_size(image)
+        assert width > 1.5 * height > 300  # two panels side by side
+        assert matplotlib.image.imread(image).shape[:2] == (height, width)
+
+
+def test_uncommitted_changes_are_noted(repo):
+    path, _, _ = repo
+    write(path, {"metrics.json": {**NEW_METRICS, "roc_auc": 0.97}})
+    assert main(["--base", "main"]) == 0
+    report = (path / "report.md").read_text()
+    assert "plus uncommitted changes" in report
+    assert "**`roc_auc` improved by 0.02**: 0.95 → 0.97" in report
+
+
+def test_first_run_shows_current_metrics(tmp_path, monkeypatch):
+    path, _, _ = make_repo(tmp_path, {"params.yaml": params(), "README.md": "no metrics yet\n"})
+    monkeypatch.chdir(path)
+    assert main(["--base", "main"]) == 0
+    report = (path / "report.md").read_text()
+    assert "**First run:** `main` has no metrics.json yet" in report
+    for name, value in NEW_METRICS.items():
+        cells = table_row(report, "**roc_auc** (primary)" if name == "roc_auc" else name)
+        assert float(cells[1]) == value
+    width, height = png_size(path / "report" / "roc.png")
+    assert width < 1.5 * height  # the workspace panel only
+
+
+@pytest.mark.parametrize("bad_metrics, message", [
+    ('{"accuracy": 0.9,', "metrics.json at main"),
+    ('{"note": "no numbers"}', "no numeric metrics"),
+])
+def test_unreadable_base_metrics_fail_without_a_report(tmp_path, monkeypatch, capsys,
+                                                       bad_metrics, message):
+    path, _, _ = make_repo(tmp_path, {"params.yaml": params(), "metrics.json": bad_metrics})
+    monkeypatch.chdir(path)
+    (path / "report.md").write_text("a stale report\n")
+    assert main(["--base", "main"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (path / "report.md").exists()
+
+
+def test_missing_base_revision_fails(repo, capsys):
+    assert main(["--base", "no-such-branch"]) == 2
+    assert "base revision 'no-such-branch' not found" in capsys.readouterr().err
+
+
+def test_missing_workspace_metrics_fail(repo, capsys):
+    (repo[0] / "metrics.json").unlink()
+    assert main(["--base", "main"]) == 2
+    assert "run `make repro` first" in capsys.readouterr().err
+
+
+@pytest.fixture
+def shallow_clone(repo, tmp_path, monkeypatch):
+    """What CI checks out: the feature commit alone, without main."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth=1", "--branch", "feature", repo[0].as_uri(), str(clone))
+    assert "main" not in git(clone, "branch", "-a")
+    monkeypatch.chdir(clone)
+    return clone
+
+
+@pytest.mark.parametrize("base_rev", ["main", "origin/main"])
+def test_shallow_clone_fetches_the_base(repo, shallow_clone, base_rev):
+    assert main(["--base", base_rev]) == 0
+    assert f"Base `{base_rev}` at `{repo[1]}`" in (shallow_clone / "report.md").read_text()
+
+
+def test_shallow_clone_unknown_base_names_the_fetch(shallow_clone, capsys):
+    assert main(["--base", "no-such-branch"]) == 2
+    assert "`git fetch origin +no-such-branch:" in capsys.readouterr().err
+    assert not (shallow_clone / "report.md").exists()
+
+
+@pytest.mark.parametrize("max_drop, exit_code", [(None, 0), (0.03, 0), (0.02, 0), (0.01, 1)])
+def test_gate_on_the_primary_metric(tmp_path, monkeypatch, capsys, max_drop, exit_code):
+    # roc_auc drops by 0.02 from main to feature
+    base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
+    path, _, _ = make_repo(tmp_path, base, new_params=params(max_drop=max_drop))
+    monkeypatch.chdir(path)
+    assert main(["--base", "main"]) == exit_code
+    report = (path / "report.md").read_text()  # written even when the gate fails
+    if exit_code:
+        assert "report.max_drop = 0.01" in capsys.readouterr().err
+        assert "**Gate FAILED:** roc_auc got worse by 0.02" in report
+    elif max_drop is not None:
+        assert "Gate passed" in report
+
+
+def test_bad_gate_value_is_an_error(tmp_path, monkeypatch, capsys):
+    base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
+    path, _, _ = make_repo(tmp_path, base, new_params=params(max_drop="a lot"))
+    monkeypatch.chdir(path)
+    assert main(["--base", "main"]) == 2
+    assert "report.max_drop: expected null or a number >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("metric, base, new, expected", [
+    ("roc_auc", 0.9, 0.95, "improved"), ("roc_auc", 0.95, 0.9, "regressed"),
+    ("log_loss", 0.3, 0.2, "improved"), ("log_loss", 0.2, 0.3, "regressed"),
+    ("accuracy", 0.9, 0.9, "unchanged"),
+])
+def test_direction_depends_on_the_metric(metric, base, new, expected):
+    assert verdict(metric, base, new) == expected
+
+
+def test_report_post_without_cml_prints_the_command(tmp_path):
+    report = tmp_path / "report.md"
+    command = ["make", "-s", "report-post", "CML_POST=false", f"REPORT={report}"]
+    missing = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert missing.returncode != 0 and "run make report" in missing.stderr
+    report.write_text("# report\n")
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == (
+        f"CML_POST=false, would run: cml comment update --target=pr --publish {report}")
