@@ -44,8 +44,12 @@ test: system-deps venv node-deps ## Run the template's test suite (bakes project
 lint: venv ## flake8 on the template's own code
 	$(BIN)/python -m flake8 hooks tests bench
 
-bench: venv ## Benchmarks: bake and repro times (see bench/README.md)
-	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_pipeline.py
+bench: system-deps venv node-deps ## Every benchmark, each against its baseline (bench/README.md)
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_pipeline.py --runs 5
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_report.py --runs 7
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_serving.py --duration 10
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_monitoring.py
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_ci.py --runs 3
 
 clean: ## Remove build output and the virtualenv
 	rm -rf $(BUILD) $(VENV) .pytest_cache

@@ -1,0 +1,221 @@
+"""Run a generated project's pull-request pipeline on this machine, for real,
+with each CI system's own runner where one exists:
+
+- GitHub Actions: act, jobs on the host (`-P ubuntu-latest=-self-hosted`);
+  remote actions are replaced by the small local stand-ins in
+  tests/fixtures/act-actions (setup-python: the host's Python is the runner's;
+  cache: restore/save in a local directory; setup-cml: nothing, as
+  CML_POST=false; upload-artifact: copies the files where the test reads them);
+- GitLab CI: gitlab-ci-local, shell executor, each job in its own copy of the
+  repo (--shell-isolation), as a merge request pipeline;
+- Jenkins: no runner exists outside a Jenkins server, so the Jenkinsfile is
+  read with tree-sitter and its `sh` steps run in order (ci_pipelines.run_jenkins).
+
+Off on this machine, through the variables the CI files and Makefile
+document: CML_POST=false (`make report-post` prints the cml command instead of
+posting: no GitHub/GitLab API here). The pull-request pipeline needs nothing
+else that is missing here (no secrets, no registry).
+
+Each run happens in a fresh clone of the project's origin at a branch, like a
+CI checkout; the pipeline installs into a virtualenv that sees the template
+test environment's packages (same pins), so `make install` only adds the
+project itself.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from support import ci_pipelines as ci
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "act-actions"
+# The remote actions the workflows use, each mapped to its local stand-in.
+ACT_STAND_INS = {
+    "actions/setup-python": "setup-python",
+    "actions/cache": "cache",
+    "actions/upload-artifact": "upload-artifact",
+    "iterative/setup-cml": "setup-cml",
+}
+OFF_HERE = {"CML_POST": "false"}
+PROVIDERS = ("github", "gitlab", "jenkins")
+
+
+@dataclass
+class PipelineRun:
+    provider: str
+    returncode: int
+    targets: list  # (target, succeeded) in the order they ran
+    outputs: Path  # where metrics.json and report.md are, if produced
+    log: str
+    seconds: float
+
+
+def fast_venv(path: Path) -> Path:
+    """A virtualenv that also sees this Python's site-packages (the same pins)."""
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    purelib = Path(sysconfig.get_paths(vars={"base": str(path), "platbase": str(path)})["purelib"])
+    (purelib / "template-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return path
+
+
+def ci_environment(venv: Path, home: Path) -> dict:
+    """The runner's environment: the venv's Python first on PATH, a private HOME."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    tools = [str(venv / "bin"), str(Path(sys.executable).parent), str(ci.NODE_BIN)]
+    env["PATH"] = os.pathsep.join([*tools, env["PATH"]])
+    env["HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def git(*args, cwd: Path):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def checkout(origin: Path, branch: str, workspace: Path) -> Path:
+    git("clone", "--quiet", "--branch", branch, str(origin), str(workspace), cwd=origin.parent)
+    return workspace
+
+
+def run_github(workspace: Path, env: dict, branch: str) -> PipelineRun:
+    event = workspace.parent / "pull_request.json"
+    # A pull request from a branch of the same repository (not a fork).
+    repository = {"full_name": "example/project"}
+    event.write_text(json.dumps({"repository": repository, "pull_request": {
+        "number": 1, "head": {"ref": branch, "repo": repository}, "base": {"ref": "main"}}}))
+    artifacts = workspace.parent / "artifacts"
+    cache = workspace.parent / "actions-cache"  # kept between runs, like GitHub's cache
+    workflow = yaml_load(workspace / ci.GITHUB_WORKFLOWS["pull-request"])
+    command = ["act", "pull_request", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
+               "-W", ci.GITHUB_WORKFLOWS["pull-request"], "-e", str(event),
+               "--env", f"LOCAL_ARTIFACTS_DIR={artifacts}", "--env", f"LOCAL_CACHE_DIR={cache}",
+               # act names the repository after origin's URL, here a local path.
+               "--env", f"GITHUB_REPOSITORY={repository['full_name']}"]
+    for name, value in OFF_HERE.items():
+        command += ["--env", f"{name}={value}"]
+    for reference in sorted(uses(workflow)):
+        action = reference.split("@")[0]
+        if action != "actions/checkout":  # act copies the work tree itself
+            command += ["--local-repository", f"{reference}={FIXTURES / ACT_STAND_INS[action]}"]
+    returncode, log, seconds = timed(command, workspace, env)
+    targets = [(target, outcome == "Success") for outcome, target in
+               re.findall(r"(Success|Failure) - Main make ([a-z-]+)", log)]
+    return PipelineRun("github", returncode, targets, artifacts / "report", log, seconds)
+
+
+def run_gitlab(workspace: Path, env: dict, branch: str) -> PipelineRun:
+    variables = {"CI_PIPELINE_SOURCE": "merge_request_event",
+                 "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+                 "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, **OFF_HERE}
+    command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
+               "--no-artifacts-to-source", "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
+               "--ignore-predefined-vars", "CI_PIPELINE_SOURCE"]
+    for name, value in variables.items():
+        command += ["--variable", f"{name}={value}"]
+    returncode, log, seconds = timed(command, workspace, env)
+    targets = []
+    for target in re.findall(r"^\S+ \$ make ([a-z-]+)", log, re.M):
+        if targets:
+            targets[-1] = (targets[-1][0], True)
+        targets.append((target, False))
+    if targets and returncode == 0:
+        targets[-1] = (targets[-1][0], True)
+    jobs = [name for name, _ in ci.gitlab_jobs(workspace, "pull-request")]
+    outputs = workspace / ".gitlab-ci-local" / "artifacts" / jobs[0]
+    return PipelineRun("gitlab", returncode, targets, outputs, log, seconds)
+
+
+def run_jenkins(workspace: Path, env: dict, branch: str) -> PipelineRun:
+    # What a multibranch pipeline sets for a change request build.
+    jenkins_env = {**env, **OFF_HERE, "BRANCH_NAME": "PR-1", "CHANGE_ID": "1",
+                   "CHANGE_BRANCH": branch, "CHANGE_TARGET": "main",
+                   "GIT_URL": subprocess.run(["git", "remote", "get-url", "origin"], cwd=workspace,
+                                             capture_output=True, text=True).stdout.strip()}
+    # The Jenkinsfile makes .venv with `python3 -m venv`, which keeps an existing
+    # one: start it as a fast venv so `make install` needs no downloads.
+    fast_venv(workspace / ".venv")
+    start = time.perf_counter()
+    steps = ci.run_jenkins(workspace, "pull-request", jenkins_env)
+    seconds = time.perf_counter() - start
+    targets = [(target, step.returncode == 0) for step in steps
+               for target in ci.make_targets(step.script)]
+    returncode = 0 if all(step.returncode == 0 for step in steps) else 1
+    log = "\n".join(f"[{step.stage}] $ {step.script}\n{step.output}" for step in steps)
+    return PipelineRun("jenkins", returncode, targets, workspace, log, seconds)
+
+
+RUNNERS = {"github": run_github, "gitlab": run_gitlab, "jenkins": run_jenkins}
+
+
+def run_pull_request(provider: str, origin: Path, branch: str, directory: Path,
+                     venv: Path) -> PipelineRun:
+    """Run the PR pipeline in ``directory``/workspace, a checkout of ``branch``
+    made on the first call; a later call with the same directory is the next
+    run on the same runner (its caches, and Jenkins' workspace, are kept)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = directory / "workspace"
+    if not workspace.exists():
+        checkout(origin, branch, workspace)
+    env = ci_environment(venv, directory / "home")
+    return RUNNERS[provider](workspace, env, branch)
+
+
+def timed(command, cwd: Path, env: dict, timeout: int = 900):
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=timeout)
+    return result.returncode, result.stdout, time.perf_counter() - start
+
+
+def yaml_load(path: Path) -> dict:
+    import yaml
+    return yaml.safe_load(path.read_text())
+
+
+def uses(workflow: dict) -> set:
+    return {step["uses"] for job in workflow["jobs"].values()
+            for step in job["steps"] if "uses" in step}
+
+
+def make_origin(project: Path, venv: Path, home: Path) -> Path:
+    """Give the baked project an origin with `main` as CI left it (pipeline run,
+    lock file and metrics committed) and a `feature` branch that changes a param."""
+    # Main's own CI run, done here as a developer would: from the source tree.
+    env = {**ci_environment(venv, home), "PYTHONPATH": str(project / "src")}
+    identity = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
+
+    def sh(*command):
+        subprocess.run(command, cwd=project, env=env, check=True, capture_output=True, text=True)
+
+    sh("make", "repro")
+    sh("git", "add", "-A")
+    sh("git", *identity, "commit", "-q", "-m", "Run the pipeline on main")
+    origin = project.parent / "origin.git"
+    sh("git", "init", "-q", "--bare", "-b", "main", str(origin))
+    sh("git", "remote", "add", "origin", str(origin))
+    sh("git", "push", "-q", "origin", "main")
+    sh("git", "checkout", "-q", "-b", "feature")
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("n_estimators: 100", "n_estimators: 50"))
+    sh("git", *identity, "commit", "-q", "-am", "Fewer trees")
+    sh("git", "push", "-q", "origin", "feature")
+    return origin
+
+
+def add_failing_test_branch(project: Path, origin: Path, branch: str = "broken") -> str:
+    """A branch off `feature` with one failing unit test."""
+    identity = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
+    git("checkout", "-q", "-b", branch, "feature", cwd=project)
+    (project / "tests" / "test_injected_failure.py").write_text(
+        '"""Injected by the template tests: CI must go red."""\n\n\n'
+        "def test_injected_failure():\n    assert 1 + 1 == 3\n")
+    git("add", "tests/test_injected_failure.py", cwd=project)
+    git(*identity, "commit", "-q", "-m", "A failing test", cwd=project)
+    git("push", "-q", "origin", branch, cwd=project)
+    git("checkout", "-q", "feature", cwd=project)
+    return branch
