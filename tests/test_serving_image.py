@@ -85,9 +85,16 @@ def test_image_config(tools, image):
 
 
 @pytest.mark.container
+def test_image_adds_at_most_200_mb_to_its_base(tools, image):
+    added = tools.image_size(image) - tools.image_size(BASE_IMAGE)
+    assert added <= 200 * 10**6, f"the image adds {added / 10**6:.0f} MB to {BASE_IMAGE}"
+
+
+@pytest.mark.container
 def test_image_holds_only_what_serving_needs(tools, container):
     probe = ("import importlib.util as u; print([m for m in "
-             "('sklearn', 'pandas', 'dvc', 'skl2onnx', 'onnx') if u.find_spec(m)])")
+             "('sklearn', 'pandas', 'dvc', 'skl2onnx', 'onnx', 'pip', 'setuptools', 'flatbuffers')"
+             " if u.find_spec(m)])")
     assert container.exec(["python", "-c", probe]) == "[]"
     assert container.exec(["ls", "/app/models"]).split() == [
         "model.onnx", "reference_profile.json", "schema.json"]
