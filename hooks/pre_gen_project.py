@@ -35,6 +35,16 @@ REGISTRY = re.compile(
 # Image repository path as the OCI distribution spec defines it.
 IMAGE_NAME = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Words, digits, spaces and a little punctuation: the name appears in code,
+# YAML and titles, where quotes, '#', ':' or backslashes would need escaping.
+PROJECT_NAME = re.compile(r"^\w[\w .'()&+-]{0,49}$")
+# Import names of the generated project's dependencies: a package with one of
+# these names would hide the real library.
+DEPENDENCY_MODULES = {
+    "dvc", "fastapi", "flake8", "joblib", "matplotlib", "numpy", "onnx", "onnxruntime",
+    "orjson", "pandas", "prometheus_client", "pydantic", "pytest", "ruamel", "scipy",
+    "skl2onnx", "sklearn", "starlette", "uvicorn", "yaml",
+}
 GIT_URL = re.compile(r"^(https://\S+|ssh://\S+|git@[\w.-]+:\S+|file://\S+)$")
 BUCKET_PATH = re.compile(r"^[a-z0-9][a-z0-9._-]*[a-z0-9](/[\w.-]+)*/?$")
 
@@ -74,6 +84,9 @@ def check_names():
         fail("module_name", "must not be a Python keyword")
     if module in sys.stdlib_module_names or module in {"tests", "test"}:
         fail("module_name", "must not shadow a standard-library or test package")
+    if module in DEPENDENCY_MODULES:
+        fail("module_name", "must not shadow a dependency of the project ("
+             + ", ".join(sorted(DEPENDENCY_MODULES)) + ")")
 
 
 def check_dvc_remote():
@@ -122,6 +135,9 @@ def check_deployment():
 def main():
     for option in ("project_name", "description", "author_name"):
         check_text(option)
+    if not PROJECT_NAME.match(ANSWERS["project_name"]):
+        fail("project_name", "must be at most 50 characters: letters, digits, spaces and "
+             ".'()&+-_ (no quotes, '#', ':' or backslashes)")
     if not EMAIL.match(ANSWERS["author_email"]):
         fail("author_email", "must look like name@domain.tld")
     check_choices()

@@ -2,8 +2,10 @@
 the option and the rule, a non-zero exit, and no output directory."""
 import subprocess
 import sys
+import tomllib
 
 import pytest
+import yaml
 
 from conftest import TEMPLATE_ROOT
 
@@ -13,6 +15,10 @@ BAD_ANSWERS = {
     "module-keyword": ({"module_name": "class"}, "module_name", "Python keyword"),
     "module-not-identifier": ({"module_name": "my-model"}, "module_name", "Python identifier"),
     "module-shadows-stdlib": ({"module_name": "json"}, "module_name", "standard-library"),
+    "module-shadows-dependency": ({"project_name": "Pandas"}, "module_name",
+                                  "shadow a dependency"),
+    "name-with-quote": ({"project_name": 'Fraud "v2" model', "project_slug": "fraud"},
+                        "project_name", "no quotes, '#'"),
     "namespace-not-dns": ({"k8s_namespace": "Team_ML"}, "k8s_namespace", "DNS-1123"),
     "namespace-too-long": ({"k8s_namespace": "a" * 64}, "k8s_namespace", "at most 63"),
     "image-uppercase": ({"image_name": "Model"}, "image_name", "lowercase"),
@@ -77,7 +83,9 @@ def test_each_bad_answer_has_its_own_message():
 
 
 @pytest.mark.parametrize("answers", [
-    {"project_name": 'Quote "and" backslash \\ model', "project_slug": "quoted-model"},
+    {"description": 'Quotes "x", a # hash, a: colon and a backslash \\',
+     "author_name": 'O\'Brien "the" \\ builder'},
+    {"project_name": "Ølfabrikk (R&D) Model", "project_slug": "olfabrikk"},
     {"registry": "localhost:5000", "image_name": "team/models.tumor_v2"},
     {"dvc_remote": "ssh", "dvc_remote_url": "ssh://dvc@10.0.0.5:2222/srv/dvc"},
     {"gitops_repo_url": "git@git.example.com:platform/deploy.git"},
@@ -85,4 +93,14 @@ def test_each_bad_answer_has_its_own_message():
 def test_unusual_but_valid_answers_bake(tmp_path, answers):
     result = bake_cli(tmp_path, answers)
     assert result.returncode == 0, result.stderr
-    assert len(list(tmp_path.iterdir())) == 1
+    [project] = tmp_path.iterdir()
+    # Answers land in Python, TOML and YAML: each must still parse, unchanged.
+    subprocess.run([sys.executable, "-m", "flake8", "--select=E9,F", "src"], cwd=project,
+                   check=True)
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert metadata["description"] == answers.get("description", metadata["description"])
+    if "author_name" in answers:
+        assert metadata["authors"][0]["name"] == answers["author_name"]
+    app_project = yaml.safe_load((project / "deploy/argocd/project.yaml").read_text())
+    if "project_name" in answers:
+        assert app_project["spec"]["description"] == f"{answers['project_name']} model serving"

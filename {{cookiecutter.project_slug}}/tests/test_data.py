@@ -59,6 +59,13 @@ def test_single_class_target(tmp_path):
         load_table(write(tmp_path, frame), "target", min_rows=10)
 
 
+def test_class_with_a_single_row(tmp_path):
+    frame = make_frame(rows=30)
+    frame.loc[5, "target"] = 7
+    with pytest.raises(DataError, match=r"column 'target': class '7' has only 1 row"):
+        load_table(write(tmp_path, frame), "target", min_rows=10)
+
+
 def test_infinite_value(tmp_path):
     frame = make_frame()
     frame.loc[7, "signal"] = float("inf")

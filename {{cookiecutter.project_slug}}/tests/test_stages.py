@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }} import evaluate, featurize, paths, prepare, train
+from {{ cookiecutter.module_name }}.data import DataError
 from {{ cookiecutter.module_name }}.featurize import build_featurizer
 from {{ cookiecutter.module_name }}.models import build_classifier
 from {{ cookiecutter.module_name }}.params import ParamsError
@@ -17,6 +18,13 @@ def test_split_is_stratified():
     train_set, test_set = prepare.split(frame, "target", test_size=0.2, random_state=0)
     assert (len(train_set), len(test_set)) == (80, 20)
     assert test_set["target"].value_counts().tolist() == [10, 10]
+
+
+@pytest.mark.parametrize("test_size", [0.05, 0.99])
+def test_split_too_small_for_the_classes_is_a_data_error(test_size):
+    frame = make_frame(rows=40, classes=10)
+    with pytest.raises(DataError, match=r"prepare.test_size: .* \(10 classes\)"):
+        prepare.split(frame, "target", test_size=test_size, random_state=0)
 
 
 @pytest.mark.parametrize("scale", ["standard", "minmax", "none"])

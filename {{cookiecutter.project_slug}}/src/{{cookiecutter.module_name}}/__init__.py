@@ -1,3 +1,3 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""The {{ cookiecutter.project_name }} package: pipeline stages, report, serving."""
 
 __version__ = "0.1.0"

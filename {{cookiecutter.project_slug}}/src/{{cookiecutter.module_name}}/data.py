@@ -28,8 +28,15 @@ def check_target(frame: pd.DataFrame, path: Path, target: str) -> None:
     missing = frame[target].isna()
     if missing.any():
         raise DataError(f"{path}: column '{target}': empty target at line {first_line(missing)}")
-    if frame[target].nunique() < 2:
+    counts = frame[target].value_counts()
+    if len(counts) < 2:
         raise DataError(f"{path}: column '{target}': needs at least two classes")
+    if counts.min() < 2:
+        # A stratified split puts every class in both sets: one row cannot.
+        raise DataError(
+            f"{path}: column '{target}': class '{counts.idxmin()}' has only "
+            f"{counts.min()} row; every class needs at least 2"
+        )
 
 
 def check_feature(frame: pd.DataFrame, path: Path, column: str) -> None:

@@ -75,7 +75,8 @@ class ServingApp:
 
 
 def create_api(model, load_error: str, metrics: Metrics, settings: Settings) -> FastAPI:
-    api = FastAPI(title="{{ cookiecutter.project_name }} prediction API", version=__version__,
+    api = FastAPI(title={{ (cookiecutter.project_name ~ " prediction API") | jsonify }},
+                  version=__version__,
                   description="Predictions of the model trained by this project's DVC "
                               "pipeline (models/model.onnx).")
 
