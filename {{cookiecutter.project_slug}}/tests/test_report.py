@@ -232,7 +232,10 @@ def test_direction_depends_on_the_metric(metric, base, new, expected):
 
 def test_report_post_without_cml_prints_the_command(tmp_path):
     report = tmp_path / "report.md"
-    command = ["make", "-s", "report-post", "CML_POST=false", f"REPORT={report}"]
+    # --no-print-directory: under `make test` this is a sub-make, which would
+    # otherwise print "Entering directory" lines around the output.
+    command = ["make", "-s", "--no-print-directory", "report-post", "CML_POST=false",
+               f"REPORT={report}"]
     missing = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert missing.returncode != 0 and "run make report" in missing.stderr
     report.write_text("# report\n")
