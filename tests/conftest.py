@@ -48,6 +48,18 @@ def project_env(project: Path) -> dict:
     return {**os.environ, "PYTHONPATH": str(project / "src")}
 
 
+def make_serving_image(tools, project: Path, reference: str,
+                       base_image: str = "localhost/pybase:bookworm") -> None:
+    """The project's own `make image` (runs `make repro` first), daemonless with
+    podman from the local stand-in for the python slim base image."""
+    tools.ensure_base_image(base_image)
+    image, tag = reference.rsplit(":", 1)
+    run(["make", "image", "PYTHON=python", f"IMAGE={image}", f"TAG={tag}",
+         "CONTAINER_TOOL=podman", f"BASE_IMAGE={base_image}",
+         "IMAGE_BUILD_FLAGS=--isolation chroot --pull=never --network host"],
+        project, env={**project_env(project), **tools.env}, timeout=1800)
+
+
 def run(command, cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run ``command`` in ``cwd``; on an unexpected exit show everything it printed."""
     kwargs.setdefault("env", project_env(cwd))

@@ -1,9 +1,8 @@
 """The release loop for real, on 127.0.0.1: `make push deploy` as main-branch CI
 runs it, against a bare git origin and Debian's docker-registry.
 
-The image is a one-file image built daemonlessly from scratch (seconds): this
-test is about the loop (push, record the digest, bump the overlay, survive a
-push race), not about the serving image, which its own tests build.
+The image is the project's serving image, built once per module with its own
+`make image` (daemonless, podman) and tagged with each run's commit SHA.
 
 A push race is staged with a pre-push hook (enabled for every git command of
 the run through GIT_CONFIG_* variables, so it also fires in the temporary
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import bake, project_env
+from conftest import bake, make_serving_image, project_env
 from support.containers import ContainerTools, LocalRegistry
 
 pytestmark = pytest.mark.container
@@ -53,15 +52,12 @@ def registry(tools):
         yield running
 
 
-def build_tiny_image(tools, reference: str, tmp_path: Path) -> None:
-    payload = tmp_path / "hello.txt"
-    payload.write_text(f"built for {reference}\n")
-    container = tools.run("buildah", "from", "scratch").stdout.strip().splitlines()[-1]
-    try:
-        tools.run("buildah", "copy", container, str(payload), "/hello.txt")
-        tools.run("buildah", "commit", "--quiet", container, reference)
-    finally:
-        tools.run("buildah", "rm", container, check=False)
+@pytest.fixture(scope="module")
+def serving_image(tools, tmp_path_factory):
+    reference = "localhost/gitops-loop-serving:build"
+    make_serving_image(tools, bake(tmp_path_factory.mktemp("serving")), reference)
+    yield reference
+    tools.remove_image(reference)
 
 
 def registry_digest(registry, tag: str) -> str:
@@ -112,7 +108,7 @@ def bare_origin(source: Path, path: Path) -> Path:
 
 
 @pytest.mark.parametrize("layout", ["same-repo", "config-repo"])
-def test_push_then_deploy_like_main_ci(tools, registry, tmp_path, layout):
+def test_push_then_deploy_like_main_ci(tools, registry, serving_image, tmp_path, layout):
     answers = {"registry": f"{registry.host}/ml"}
     config = tmp_path / "config.git"
     if layout == "config-repo":
@@ -135,7 +131,7 @@ def test_push_then_deploy_like_main_ci(tools, registry, tmp_path, layout):
     sh(["git", "clone", "-q", str(origin), str(ci)], tmp_path)
     sha = sh(["git", "rev-parse", "HEAD"], ci).strip()
     image = f"{registry.host}/{REPOSITORY}"
-    build_tiny_image(tools, f"{image}:{sha}", tmp_path)
+    tools.run("podman", "tag", serving_image, f"{image}:{sha}")
     try:
         check_loop(ci, race_env(tools, tmp_path, manifests, project), registry, image, sha,
                    manifests, origin, layout, tmp_path)

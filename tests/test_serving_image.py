@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import bake, project_env, run
+from conftest import bake, make_serving_image, run
 from tests.support.containers import BASE_IMAGE, ContainerTools, free_port
 
 IMAGE = "localhost/tumor-classifier"
@@ -41,11 +41,7 @@ def tools():
 @pytest.fixture(scope="module")
 def image(tools, project):
     """`make image` (which runs `make repro` first), with podman."""
-    env = {**project_env(project), **tools.env}
-    run(["make", "image", "PYTHON=python", f"IMAGE={IMAGE}", f"TAG={TAG}",
-         "CONTAINER_TOOL=podman", f"BASE_IMAGE={BASE_IMAGE}",
-         "IMAGE_BUILD_FLAGS=--isolation chroot --pull=never --network host"],
-        project, env=env, timeout=1800)
+    make_serving_image(tools, project, f"{IMAGE}:{TAG}", BASE_IMAGE)
     yield f"{IMAGE}:{TAG}"
     tools.remove_image(f"{IMAGE}:{TAG}")
 
