@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
+from support.containers import ContainerTools
+
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent
 
@@ -34,6 +36,15 @@ def isolated_tool_state(tmp_path_factory):
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def tools() -> ContainerTools:
+    """Container storage and the local base image, shared by every test that
+    builds, runs or pushes an image (made once per session)."""
+    container_tools = ContainerTools()
+    container_tools.ensure_base_image()
+    return container_tools
 
 
 def bake(output_dir: Path, **answers) -> Path:

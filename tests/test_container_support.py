@@ -8,12 +8,7 @@ scripts/install-system-deps.sh; the first run also makes the base image
 
 import pytest
 
-from tests.support.containers import (
-    BASE_IMAGE,
-    ContainerTools,
-    LocalRegistry,
-    free_port,
-)
+from support.containers import BASE_IMAGE, LocalRegistry, free_port
 
 pytestmark = pytest.mark.container
 
@@ -36,13 +31,6 @@ HEALTHCHECK --interval=30s --timeout=3s \\
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/')"
 CMD ["python", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
 """
-
-
-@pytest.fixture(scope="module")
-def tools():
-    tools = ContainerTools()
-    tools.ensure_base_image()
-    return tools
 
 
 @pytest.fixture(scope="module")

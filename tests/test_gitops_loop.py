@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import bake, make_serving_image, project_env
-from support.containers import ContainerTools, LocalRegistry
+from support.containers import LocalRegistry
 
 pytestmark = pytest.mark.container
 
@@ -39,11 +39,6 @@ def sh(command, cwd, env=None):
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, (f"{command} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
-
-
-@pytest.fixture(scope="module")
-def tools():
-    return ContainerTools()
 
 
 @pytest.fixture

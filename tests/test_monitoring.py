@@ -6,6 +6,7 @@ every second with the generated rules loaded: in-distribution traffic keeps
 drift below the threshold, a shifted feature raises its PSI past it and the
 FeatureDrift alert goes pending, all read through Prometheus's HTTP API.
 """
+import contextlib
 import json
 import os
 import re
@@ -170,6 +171,21 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+@contextlib.contextmanager
+def serving(what: str, command, cwd: Path, env: dict, port: int, ready_path: str):
+    """Start a server on 127.0.0.1:port, wait until ready_path answers 200,
+    yield its URL, and always stop it."""
+    process = start(command, cwd, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{what} to be ready",
+                 lambda: urllib.request.urlopen(url + ready_path, timeout=2).status == 200,
+                 process=process)
+        yield url
+    finally:
+        stop(process)
+
+
 @pytest.fixture(scope="module")
 def trained(project) -> Path:
     run(["make", "repro", "PYTHON=python"], project)
@@ -180,15 +196,9 @@ def trained(project) -> Path:
 def api(trained):
     port = free_port()
     env = {**project_env(trained), "PORT": str(port), "HOST": "127.0.0.1"}
-    process = start([sys.executable, "-m", f"{MODULE}.serving"], trained, env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for("the API to be ready",
-                 lambda: urllib.request.urlopen(url + "/ready", timeout=2).status == 200,
-                 process=process)
+    with serving("the API", [sys.executable, "-m", f"{MODULE}.serving"], trained, env,
+                 port, "/ready") as url:
         yield url
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -202,17 +212,10 @@ def prometheus(trained, api, tmp_path_factory):
         {"targets": [urllib.parse.urlsplit(api).netloc]}]
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    process = start(["prometheus", f"--config.file={work / 'prometheus.yml'}",
-                     f"--storage.tsdb.path={work / 'data'}",
-                     f"--web.listen-address=127.0.0.1:{port}"], work, dict(os.environ))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for("Prometheus to be ready",
-                 lambda: urllib.request.urlopen(url + "/-/ready", timeout=2).status == 200,
-                 process=process)
+    command = ["prometheus", f"--config.file={work / 'prometheus.yml'}",
+               f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"]
+    with serving("Prometheus", command, work, dict(os.environ), port, "/-/ready") as url:
         yield url
-    finally:
-        stop(process)
 
 
 def query(prometheus: str, expr: str) -> list:

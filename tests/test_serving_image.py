@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import bake, make_serving_image, run
-from tests.support.containers import BASE_IMAGE, ContainerTools, free_port
+from support.containers import BASE_IMAGE, free_port
 
 IMAGE = "localhost/tumor-classifier"
 TAG = "template-test"
@@ -29,13 +29,6 @@ def project(tmp_path_factory) -> Path:
 def test_dockerfile_passes_hadolint(project):
     result = run(["hadolint", "--failure-threshold", "info", "Dockerfile"], project)
     assert result.stdout == ""
-
-
-@pytest.fixture(scope="module")
-def tools():
-    tools = ContainerTools()
-    tools.ensure_base_image()
-    return tools
 
 
 @pytest.fixture(scope="module")
