@@ -3,8 +3,8 @@ GitLab CI (gitlab-ci-local) and Jenkins (its sh steps, read with tree-sitter):
 each goes green, runs exactly the targets its CI file lists, and leaves the
 same metrics.json and report.md; a failing unit test turns each one red.
 
-How each system is run here, and what is off (CML_POST=false: no API to post
-to), is in tests/support/ci_run.py.
+How each system is run here, and what is off (posting: CML is replaced by a
+stand-in that records its command line), is in tests/support/ci_run.py.
 """
 from pathlib import Path
 
@@ -51,7 +51,10 @@ def test_pull_request_pipeline_goes_green(repo, provider):
     assert run.targets == [(target, True) for target in expected_targets(repo, provider)]
     report = (run.outputs / "report.md").read_text()
     assert "`train.random_forest.n_estimators` | `100` | `50`" in report
-    assert "CML_POST=false, would run: cml comment update" in run.log
+    # Posted once, by CML pinned, with the token, from no checkout of the PR.
+    (args,) = [line for line in run.cml_calls.splitlines() if line.startswith("args: ")]
+    assert args.startswith("args: --yes @dvcorg/cml@0.20.6 comment update")
+    assert "token: set" in run.cml_calls and "report.md" in args
 
 
 def test_every_provider_leaves_the_same_outputs(repo):

@@ -4,17 +4,18 @@ with each CI system's own runner where one exists:
 - GitHub Actions: act, jobs on the host (`-P ubuntu-latest=-self-hosted`);
   remote actions are replaced by the small local stand-ins in
   tests/fixtures/act-actions (setup-python: the host's Python is the runner's;
-  cache: restore/save in a local directory; setup-cml: nothing, as
-  CML_POST=false; upload-artifact: copies the files where the test reads them);
+  cache: restore/save in a local directory; upload-artifact and
+  download-artifact: a local directory the test also reads);
 - GitLab CI: gitlab-ci-local, shell executor, each job in its own copy of the
   repo (--shell-isolation), as a merge request pipeline;
 - Jenkins: no runner exists outside a Jenkins server, so the Jenkinsfile is
   read with tree-sitter and its `sh` steps run in order (ci_pipelines.run_jenkins).
 
-Off on this machine, through the variables the CI files and Makefile
-document: CML_POST=false (`make report-post` prints the cml command instead of
-posting: no GitHub/GitLab API here). The pull-request pipeline needs nothing
-else that is missing here (no secrets, no registry).
+Off on this machine: posting the comment. CI runs CML, pinned, with npx; CML
+cannot be installed here and there is no hosting API, so tests/fixtures/bin/npx
+comes first on PATH and records the command line instead (PipelineRun.cml_calls).
+Secrets are what each CI would hold: ``secrets`` maps the CI's secret names
+(GitHub secrets, GitLab variables) or, for Jenkins, the bound variables.
 
 Each run happens in a fresh clone of the project's origin at a branch, like a
 CI checkout; the pipeline installs into a virtualenv that sees the template
@@ -39,10 +40,12 @@ ACT_STAND_INS = {
     "actions/setup-python": "setup-python",
     "actions/cache": "cache",
     "actions/upload-artifact": "upload-artifact",
-    "iterative/setup-cml": "setup-cml",
+    "actions/download-artifact": "download-artifact",
 }
-OFF_HERE = {"CML_POST": "false"}
+STAND_IN_BIN = Path(__file__).resolve().parents[1] / "fixtures" / "bin"
 PROVIDERS = ("github", "gitlab", "jenkins")
+# Variables (not secrets) every CI run here has, e.g. for the S3 test remote.
+CI_VARIABLES = {"AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @dataclass
@@ -53,6 +56,7 @@ class PipelineRun:
     outputs: Path  # where metrics.json and report.md are, if produced
     log: str
     seconds: float
+    cml_calls: str = ""  # what the npx stand-in recorded
 
 
 def fast_venv(path: Path) -> Path:
@@ -66,9 +70,11 @@ def fast_venv(path: Path) -> Path:
 def ci_environment(venv: Path, home: Path) -> dict:
     """The runner's environment: the venv's Python first on PATH, a private HOME."""
     env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
-    tools = [str(venv / "bin"), str(Path(sys.executable).parent), str(ci.NODE_BIN)]
+    tools = [str(STAND_IN_BIN), str(venv / "bin"), str(Path(sys.executable).parent),
+             str(ci.NODE_BIN)]
     env["PATH"] = os.pathsep.join([*tools, env["PATH"]])
     env["HOME"] = str(home)
+    env["CML_CALLS"] = str(home / "cml-calls.txt")
     home.mkdir(parents=True, exist_ok=True)
     return env
 
@@ -82,22 +88,26 @@ def checkout(origin: Path, branch: str, workspace: Path) -> Path:
     return workspace
 
 
-def run_github(workspace: Path, env: dict, branch: str) -> PipelineRun:
+def run_github(workspace: Path, env: dict, branch: str, secrets: dict,
+               fork: bool) -> PipelineRun:
     event = workspace.parent / "pull_request.json"
-    # A pull request from a branch of the same repository (not a fork).
     repository = {"full_name": "example/project"}
+    head = {"full_name": "someone/project-fork"} if fork else repository
     event.write_text(json.dumps({"repository": repository, "pull_request": {
-        "number": 1, "head": {"ref": branch, "repo": repository}, "base": {"ref": "main"}}}))
+        "number": 1, "head": {"ref": branch, "repo": head}, "base": {"ref": "main"}}}))
     artifacts = workspace.parent / "artifacts"
     cache = workspace.parent / "actions-cache"  # kept between runs, like GitHub's cache
     workflow = yaml_load(workspace / ci.GITHUB_WORKFLOWS["pull-request"])
     command = ["act", "pull_request", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
                "-W", ci.GITHUB_WORKFLOWS["pull-request"], "-e", str(event),
                "--env", f"LOCAL_ARTIFACTS_DIR={artifacts}", "--env", f"LOCAL_CACHE_DIR={cache}",
+               "--env", f"CML_CALLS={env['CML_CALLS']}",
                # act names the repository after origin's URL, here a local path.
                "--env", f"GITHUB_REPOSITORY={repository['full_name']}"]
-    for name, value in OFF_HERE.items():
-        command += ["--env", f"{name}={value}"]
+    for name, value in CI_VARIABLES.items():
+        command += ["--var", f"{name}={value}"]
+    for name, value in secrets.items():
+        command += ["--secret", f"{name}={value}"]
     for reference in sorted(uses(workflow)):
         action = reference.split("@")[0]
         if action != "actions/checkout":  # act copies the work tree itself
@@ -108,13 +118,16 @@ def run_github(workspace: Path, env: dict, branch: str) -> PipelineRun:
     return PipelineRun("github", returncode, targets, artifacts / "report", log, seconds)
 
 
-def run_gitlab(workspace: Path, env: dict, branch: str) -> PipelineRun:
+def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
+               fork: bool) -> PipelineRun:
     variables = {"CI_PIPELINE_SOURCE": "merge_request_event",
                  "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
-                 "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, **OFF_HERE}
+                 "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, "CI_MERGE_REQUEST_IID": "1",
+                 "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "8" if fork else "7",
+                 "CML_CALLS": env["CML_CALLS"], **CI_VARIABLES, **secrets}
     command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
                "--no-artifacts-to-source", "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
-               "--ignore-predefined-vars", "CI_PIPELINE_SOURCE"]
+               "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_PROJECT_ID"]
     for name, value in variables.items():
         command += ["--variable", f"{name}={value}"]
     returncode, log, seconds = timed(command, workspace, env)
@@ -130,9 +143,11 @@ def run_gitlab(workspace: Path, env: dict, branch: str) -> PipelineRun:
     return PipelineRun("gitlab", returncode, targets, outputs, log, seconds)
 
 
-def run_jenkins(workspace: Path, env: dict, branch: str) -> PipelineRun:
+def run_jenkins(workspace: Path, env: dict, branch: str, secrets: dict,
+                fork: bool) -> PipelineRun:
     # What a multibranch pipeline sets for a change request build.
-    jenkins_env = {**env, **OFF_HERE, "BRANCH_NAME": "PR-1", "CHANGE_ID": "1",
+    fork_env = {"CHANGE_FORK": "someone"} if fork else {}
+    jenkins_env = {**env, **CI_VARIABLES, **fork_env, "BRANCH_NAME": "PR-1", "CHANGE_ID": "1",
                    "CHANGE_BRANCH": branch, "CHANGE_TARGET": "main",
                    "GIT_URL": subprocess.run(["git", "remote", "get-url", "origin"], cwd=workspace,
                                              capture_output=True, text=True).stdout.strip()}
@@ -140,7 +155,8 @@ def run_jenkins(workspace: Path, env: dict, branch: str) -> PipelineRun:
     # one: start it as a fast venv so `make install` needs no downloads.
     fast_venv(workspace / ".venv")
     start = time.perf_counter()
-    steps = ci.run_jenkins(workspace, "pull-request", jenkins_env)
+    steps = ci.run_jenkins(workspace, "pull-request", jenkins_env, credentials=secrets,
+                           context={"env": fork_env})
     seconds = time.perf_counter() - start
     targets = [(target, step.returncode == 0) for step in steps
                for target in ci.make_targets(step.script)]
@@ -153,16 +169,21 @@ RUNNERS = {"github": run_github, "gitlab": run_gitlab, "jenkins": run_jenkins}
 
 
 def run_pull_request(provider: str, origin: Path, branch: str, directory: Path,
-                     venv: Path) -> PipelineRun:
+                     venv: Path, secrets: dict | None = None, fork: bool = False) -> PipelineRun:
     """Run the PR pipeline in ``directory``/workspace, a checkout of ``branch``
     made on the first call; a later call with the same directory is the next
-    run on the same runner (its caches, and Jenkins' workspace, are kept)."""
+    run on the same runner (its caches, and Jenkins' workspace, are kept).
+    ``fork``: the pull request comes from a fork (and gets no secrets)."""
     directory.mkdir(parents=True, exist_ok=True)
     workspace = directory / "workspace"
     if not workspace.exists():
         checkout(origin, branch, workspace)
     env = ci_environment(venv, directory / "home")
-    return RUNNERS[provider](workspace, env, branch)
+    calls = Path(env["CML_CALLS"])
+    calls.unlink(missing_ok=True)
+    run = RUNNERS[provider](workspace, env, branch, secrets or {}, fork)
+    run.cml_calls = calls.read_text() if calls.exists() else ""
+    return run
 
 
 def timed(command, cwd: Path, env: dict, timeout: int = 900):
