@@ -14,7 +14,9 @@ COMMON_FILES = {
     ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".flake8", ".gitignore",
     ".pre-commit-config.yaml", "Makefile", "README.md", "data/raw/.gitkeep",
     "dvc.yaml", "params.yaml", "pyproject.toml",
-    "src/{module}/__init__.py", "src/{module}/data.py", "src/{module}/dataset.py",
+    "src/{module}/__init__.py", "src/{module}/load_data.py", "src/{module}/bundled_data.py",
+    "src/{module}/use_data.py", "src/{module}/clean.py", "tests/test_use_data.py",
+    "tests/test_pipeline_files.py", "tests/test_alert_rules.py",
     "src/{module}/evaluate.py", "src/{module}/featurize.py", "src/{module}/models.py",
     "src/{module}/params.py", "src/{module}/paths.py", "src/{module}/prepare.py",
     "src/{module}/schema.py", "src/{module}/stage.py", "src/{module}/train.py",
@@ -23,7 +25,8 @@ COMMON_FILES = {
     "src/{module}/report/compare.py", "src/{module}/report/git.py",
     "src/{module}/report/images.py", "src/{module}/report/markdown.py",
     "src/{module}/report/snapshot.py", "tests/test_report.py",
-    "tests/conftest.py", "tests/test_data.py", "tests/test_dataset.py", "tests/test_stages.py",
+    "tests/conftest.py", "tests/test_load_data.py", "tests/test_bundled_data.py",
+    "tests/test_stages.py",
     "deploy/base/kustomization.yaml", "deploy/base/deployment.yaml", "deploy/base/service.yaml",
     "deploy/base/hpa.yaml", "deploy/base/pdb.yaml",
     "deploy/overlays/staging/kustomization.yaml", "deploy/overlays/staging/scale.yaml",
@@ -40,7 +43,7 @@ COMMON_FILES = {
     "src/{module}/serving/metrics.py", "src/{module}/serving/model.py",
     "src/{module}/serving/predict.py", "src/{module}/serving/validation.py",
     "tests/test_api.py", "tests/test_export.py", "tests/test_serving_requirements.py",
-    "src/{module}/serving/drift_metrics.py", "src/{module}/monitoring.py",
+    "src/{module}/serving/drift_metrics.py", "src/{module}/alert_rules.py",
     "tests/test_monitoring.py", "monitoring/prometheus-rules.yml",
     "monitoring/prometheusrule.yaml", "monitoring/rules-test.yml",
     "monitoring/servicemonitor.yaml", "monitoring/grafana-dashboard.json",
@@ -156,8 +159,8 @@ def test_repro_is_deterministic(default_project):
 
 
 def test_bad_data_stops_the_first_stage(default_project):
-    run(["make", "data"], default_project)
-    raw = default_project / "data" / "raw" / "breast_cancer.csv"
+    run(["python", "-m", "dvc", "repro", "bundled_data"], default_project)
+    raw = default_project / "data" / "raw" / "bundled.csv"
     original = raw.read_text()
     lines = original.splitlines()
     row = lines[3].split(",")
@@ -165,12 +168,13 @@ def test_bad_data_stops_the_first_stage(default_project):
     lines[3] = ",".join(row)
     raw.write_text("\n".join(lines) + "\n")
     try:
-        result = run(["python", "-m", "dvc", "repro", "--force"], default_project, check=False)
+        result = run(["python", "-m", "dvc", "repro", "--force", "--downstream", "prepare"],
+                     default_project, check=False)
     finally:
         raw.write_text(original)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert ("ERROR in stage 'prepare': data/raw/breast_cancer.csv: column 'mean_texture': "
+    assert ("ERROR in stage 'prepare': data/raw/bundled.csv: column 'mean_texture': "
             "non-numeric value 'oops' at line 4") in output
     assert "Running stage 'featurize'" not in output
     assert not (default_project / "data" / "prepared").exists()
