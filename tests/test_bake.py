@@ -36,6 +36,7 @@ COMMON_FILES = {
     "deploy/argocd/project.yaml", "deploy/argocd/application-staging.yaml",
     "deploy/argocd/application-production.yaml",
     "src/{module}/gitops.py", "tests/test_gitops.py",
+    "src/{module}/remote_data.py", "tests/test_remote_data.py",
     "Dockerfile", ".dockerignore", "requirements-serve.txt", "src/{module}/export.py",
     "src/{module}/serving/__init__.py", "src/{module}/serving/__main__.py",
     "src/{module}/serving/app.py", "src/{module}/serving/config.py",

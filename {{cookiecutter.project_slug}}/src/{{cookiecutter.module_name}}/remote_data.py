@@ -18,7 +18,8 @@ push runs ``dvc push --run-cache``: data, models and the run-cache.
 
 Credentials come from the environment, as DVC reads them (AWS_*, AZURE_*),
 or, for a key that must be a file (GCS service account, SSH key), as its
-content in DVC_REMOTE_KEY or its path in DVC_REMOTE_KEY_FILE.
+content in DVC_REMOTE_KEY or its path in DVC_REMOTE_KEY_FILE; an SSH
+remote's host keys in DVC_SSH_KNOWN_HOSTS.
 """
 import os
 import subprocess
@@ -65,7 +66,20 @@ def credentials_env() -> dict:
             # .dvc/config.local: git-ignored, this checkout only.
             dvc("remote", "modify", "--local", dvc("remote", "default").stdout.strip(),
                 "keyfile", key_file)
+    if env.get("DVC_SSH_KNOWN_HOSTS"):
+        trust_hosts(env["DVC_SSH_KNOWN_HOSTS"])
     return env
+
+
+def trust_hosts(lines: str) -> None:
+    """Add the SSH remote's host keys to ~/.ssh/known_hosts (once)."""
+    known_hosts = Path.home() / ".ssh" / "known_hosts"
+    known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    present = known_hosts.read_text() if known_hosts.exists() else ""
+    new = [line for line in lines.strip().splitlines() if line not in present]
+    if new:
+        with known_hosts.open("a") as file:
+            file.write("".join(line + "\n" for line in new))
 
 
 def tracked_inputs() -> list[Path]:
