@@ -43,14 +43,15 @@ def repo(tmp_path_factory, tools):
     root = tmp_path_factory.mktemp("ci-run")
     venv = fast_venv(root / "venv")
     with s3.s3_server(BUCKET) as endpoint, LocalRegistry(tools) as registry:
-        project = bake(root / "bake", dvc_remote="s3", dvc_remote_url=f"s3://{BUCKET}/wine")
+        project = bake(root / "bake", dvc_remote="s3", dvc_remote_url=f"s3://{BUCKET}/wine",
+                       registry=registry.ref("ml"))
         origin = make_origin(project, venv, root / "home", endpoint, s3.CREDENTIALS)
         # Only the author's data is in the remote so far: no run-cache yet.
         assert not [key for key in s3.keys(endpoint, BUCKET) if "/runs/" in key]
         image_base = "localhost/pybase:bookworm"
         tools.ensure_base_image(image_base)
         main = run_main(origin, root / "main", venv, {
-            **tools.env, "REGISTRY": registry.ref("ml"), "REGISTRY_TLS_VERIFY": "false",
+            **tools.env, "REGISTRY_TLS_VERIFY": "false",
             "BASE_IMAGE": image_base,
             "IMAGE_BUILD_FLAGS": "--isolation chroot --pull=never --network host",
         }, credentials={**s3.CREDENTIALS, "REGISTRY_USER": "", "REGISTRY_PASSWORD": ""})
