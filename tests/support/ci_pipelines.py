@@ -2,7 +2,7 @@
 
 For each provider and each pipeline ("pull-request" or "main"): the ordered
 Makefile targets it calls. For the Jenkinsfile, also its structure and the
-shell steps of the stages that run, so a test can execute them.
+shell steps of the stages that run (tests/support/ci_run.py executes them).
 
 Every CI file calls `make <target>` once per line/step; anything else in it is
 provider plumbing (tool set-up, logins) and is not a target.
@@ -374,49 +374,3 @@ def interpolate(value: str, environment: dict) -> str:
 
 
 TARGETS = {"github": github_targets, "gitlab": gitlab_targets, "jenkins": jenkins_targets}
-
-
-# --- Running the pipelines on this machine --------------------------------------
-
-@dataclass
-class StepRun:
-    stage: str
-    script: str
-    returncode: int
-    output: str
-
-
-def run_jenkins(workspace: Path, pipeline: str, environment: dict, timeout: int = 900,
-                credentials: dict | None = None, context: dict | None = None) -> list:
-    """Run the `sh` steps of the stages that run in ``pipeline``, in order, the
-    way a Jenkins agent would: each in a fresh `bash -eo pipefail` in the
-    workspace, with the pipeline's and stage's `environment` and credentials
-    bound: to ``credentials[variable]`` where given, else to a placeholder.
-    ``context`` overrides the build's context (e.g. a fork's CHANGE_FORK).
-    Stops at the first failing step, as Jenkins fails the build there."""
-    import subprocess
-
-    credentials = credentials or {}
-    jenkinsfile = workspace / "Jenkinsfile"
-    build_env = {**environment, "WORKSPACE": str(workspace)}
-    parsed = parse_jenkinsfile(jenkinsfile)
-    for name, value in parsed.environment.items():
-        build_env[name] = interpolate(value, build_env)
-    runs = []
-    for stage_path, stage_env, steps in jenkins_stages(jenkinsfile, pipeline, context):
-        env = dict(build_env)
-        for name, value in stage_env.items():
-            if name not in parsed.environment:
-                env[name] = interpolate(value, env)
-        for step in steps:
-            bound = {name: credentials.get(name, "placeholder-credential")
-                     for name in step.credentials}
-            result = subprocess.run(["bash", "-eo", "pipefail", "-c", step.script],
-                                    cwd=workspace, env={**env, **bound}, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    timeout=timeout)
-            runs.append(StepRun(" / ".join(stage_path), step.script, result.returncode,
-                                result.stdout))
-            if result.returncode != 0:
-                return runs
-    return runs

@@ -9,7 +9,7 @@ with each CI system's own runner where one exists:
 - GitLab CI: gitlab-ci-local, shell executor, each job in its own copy of the
   repo (--shell-isolation), as a merge request pipeline;
 - Jenkins: no runner exists outside a Jenkins server, so the Jenkinsfile is
-  read with tree-sitter and its `sh` steps run in order (ci_pipelines.run_jenkins).
+  read with tree-sitter (ci_pipelines) and its `sh` steps run in order (run_jenkins_steps).
 
 Off on this machine: posting the comment. CI runs CML, pinned, with npx; CML
 cannot be installed here and there is no hosting API, so tests/fixtures/bin/npx
@@ -154,15 +154,62 @@ def run_jenkins(workspace: Path, env: dict, branch: str, secrets: dict,
     # The Jenkinsfile makes .venv with `python3 -m venv`, which keeps an existing
     # one: start it as a fast venv so `make install` needs no downloads.
     fast_venv(workspace / ".venv")
+    return jenkins_pipeline(workspace, "pull-request", jenkins_env, secrets, {"env": fork_env})
+
+
+def jenkins_pipeline(workspace: Path, pipeline: str, environment: dict, credentials: dict,
+                     context: dict | None = None) -> PipelineRun:
     start = time.perf_counter()
-    steps = ci.run_jenkins(workspace, "pull-request", jenkins_env, credentials=secrets,
-                           context={"env": fork_env})
+    steps = run_jenkins_steps(workspace, pipeline, environment, credentials=credentials,
+                              context=context)
     seconds = time.perf_counter() - start
     targets = [(target, step.returncode == 0) for step in steps
                for target in ci.make_targets(step.script)]
     returncode = 0 if all(step.returncode == 0 for step in steps) else 1
     log = "\n".join(f"[{step.stage}] $ {step.script}\n{step.output}" for step in steps)
     return PipelineRun("jenkins", returncode, targets, workspace, log, seconds)
+
+
+@dataclass
+class StepRun:
+    stage: str
+    script: str
+    returncode: int
+    output: str
+
+
+def run_jenkins_steps(workspace: Path, pipeline: str, environment: dict, timeout: int = 900,
+                      credentials: dict | None = None, context: dict | None = None) -> list:
+    """Run the `sh` steps of the stages that run in ``pipeline``, in order, the
+    way a Jenkins agent would: each in a fresh `bash -eo pipefail` in the
+    workspace, with the pipeline's and stage's `environment` and credentials
+    bound: to ``credentials[variable]`` where given, else to a placeholder.
+    ``context`` overrides the build's context (e.g. a fork's CHANGE_FORK).
+    Stops at the first failing step, as Jenkins fails the build there."""
+    credentials = credentials or {}
+    jenkinsfile = workspace / "Jenkinsfile"
+    build_env = {**environment, "WORKSPACE": str(workspace)}
+    parsed = ci.parse_jenkinsfile(jenkinsfile)
+    for name, value in parsed.environment.items():
+        build_env[name] = ci.interpolate(value, build_env)
+    runs = []
+    for stage_path, stage_env, steps in ci.jenkins_stages(jenkinsfile, pipeline, context):
+        env = dict(build_env)
+        for name, value in stage_env.items():
+            if name not in parsed.environment:
+                env[name] = ci.interpolate(value, env)
+        for step in steps:
+            bound = {name: credentials.get(name, "placeholder-credential")
+                     for name in step.credentials}
+            result = subprocess.run(["bash", "-eo", "pipefail", "-c", step.script],
+                                    cwd=workspace, env={**env, **bound}, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    timeout=timeout)
+            runs.append(StepRun(" / ".join(stage_path), step.script, result.returncode,
+                                result.stdout))
+            if result.returncode != 0:
+                return runs
+    return runs
 
 
 RUNNERS = {"github": run_github, "gitlab": run_gitlab, "jenkins": run_jenkins}
@@ -271,11 +318,4 @@ def run_main(origin: Path, directory: Path, venv: Path, environment: dict,
     env = {**ci_environment(venv, directory / "home"), **CI_VARIABLES, **environment,
            "BRANCH_NAME": "main", "GIT_URL": str(origin)}
     fast_venv(workspace / ".venv")
-    start = time.perf_counter()
-    steps = ci.run_jenkins(workspace, "main", env, credentials=credentials)
-    targets = [(target, step.returncode == 0) for step in steps
-               for target in ci.make_targets(step.script)]
-    log = "\n".join(f"[{step.stage}] $ {step.script}\n{step.output}" for step in steps)
-    returncode = 0 if all(step.returncode == 0 for step in steps) else 1
-    return PipelineRun("jenkins", returncode, targets, workspace, log,
-                       time.perf_counter() - start)
+    return jenkins_pipeline(workspace, "main", env, credentials)
