@@ -168,3 +168,9 @@ def test_experiments_run_on_a_fresh_clone(repo, tmp_path):
     table = run(["python", "-m", "dvc", "exp", "show", "--no-pager", "--csv"], clone,
                 env=env).stdout
     assert "shallow" in table and "fewer-trees" in table, table
+    # The best one, back in the workspace, ready to become a pull request.
+    run(["python", "-m", "dvc", "exp", "apply", "shallow"], clone, env=env)
+    assert "max_depth: 3" in (clone / "params.yaml").read_text()
+    run(["python", "-m", "dvc", "exp", "run", "-S", "train.random_forest.max_depth=4"], clone,
+        env=env)
+    assert json.loads((clone / "metrics.json").read_text())["accuracy"] > 0.5
