@@ -93,7 +93,7 @@ def import_url(url: str, destination: Path, target: str):
         raise
 
 
-def use_data(csv: Path = None, url: str = None, target: str = "target") -> Path:
+def use_data(csv: Path | None, url: str | None, target: str) -> Path:
     source_name = Path(url.rstrip("/")).name if url else Path(csv).name
     destination = paths.RAW_DIR / source_name
     if csv:
