@@ -262,13 +262,13 @@ def own_data_csv(path: Path) -> Path:
 
 
 def make_origin(project: Path, venv: Path, home: Path, endpoint: str, secrets: dict,
-                csv: Path | None = None, push_only_data: bool = False) -> Path:
+                csv: Path | None = None) -> Path:
     """Do what the project's README says to train on your own data (``csv``,
     by default a small multi-class one), with the S3 remote at ``endpoint``:
     `make use-data`, `make repro`, commit, push the data. Give the project an
     origin with that `main` and a `feature` branch that changes a param (its
-    author ran the pipeline too). ``push_only_data``: push the CSV alone, so
-    the remote holds no stage output (a benchmark's cold start)."""
+    author ran the pipeline too). As the README says, the author pushes the
+    data alone: main's CI computes and pushes the models and the run-cache."""
     env = {**ci_environment(venv, home), "PYTHONPATH": str(project / "src"), **secrets}
 
     def sh(*command):
@@ -282,7 +282,7 @@ def make_origin(project: Path, venv: Path, home: Path, endpoint: str, secrets: d
     sh("make", "repro")
     sh("git", "add", "-A")
     sh("git", *IDENTITY, "commit", "-q", "-m", "Train on our own data")
-    sh("python", "-m", "dvc", "push", *([f"data/raw/{csv.name}.dvc"] if push_only_data else []))
+    sh("python", "-m", "dvc", "push", f"data/raw/{csv.name}.dvc")
     origin = project.parent / "origin.git"
     sh("git", "init", "-q", "--bare", "-b", "main", str(origin))
     sh("git", "remote", "add", "origin", str(origin))

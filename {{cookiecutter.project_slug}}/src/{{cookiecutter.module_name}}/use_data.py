@@ -125,7 +125,8 @@ def next_steps(destination: Path) -> str:
         "  dvc repro",
         f"  git add {' '.join(changed)}",
         f"  git commit -m 'Train on {destination.name}'",
-        "  dvc push   # the data and models, for CI and your team",
+        f"  dvc push {destination}.dvc   # the data, for CI and your team",
+        "  git push   # CI on main runs the pipeline and pushes the models and run-cache",
     ])
 
 
