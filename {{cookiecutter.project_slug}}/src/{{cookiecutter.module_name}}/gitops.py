@@ -253,16 +253,31 @@ def deploy(env: str, image: str, tag: str, digest=None, repo_url: str = "",
                       "kept coming first; run the deploy again")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True, help="overlay name, e.g. staging")
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which image, and where its overlays live (the Makefile's GITOPS_ARGS)."""
     parser.add_argument("--image", required=True, help="registry/name, without tag")
-    parser.add_argument("--tag", required=True, help="image tag, e.g. the commit SHA")
-    parser.add_argument("--pushed-file", type=Path, default=Path("build/pushed-image"),
-                        help="where `make push` recorded image:tag@digest")
     parser.add_argument("--repo-url", default="",
                         help="separate GitOps config repo; empty: this repo's origin")
     parser.add_argument("--branch", default="main", help="branch Argo CD follows")
+
+
+def exit_code(action) -> int:
+    """Run ``action``; a DeployError becomes one ERROR line (credentials masked) and 1."""
+    try:
+        action()
+    except DeployError as error:
+        print(f"ERROR: {redact(str(error))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True, help="overlay name, e.g. staging")
+    parser.add_argument("--tag", required=True, help="image tag, e.g. the commit SHA")
+    parser.add_argument("--pushed-file", type=Path, default=Path("build/pushed-image"),
+                        help="where `make push` recorded image:tag@digest")
+    add_target_arguments(parser)
     parser.add_argument("--rollback", action="store_true",
                         help="allow a commit older than the deployed one")
     args = parser.parse_args(argv)
@@ -274,13 +289,8 @@ def main(argv=None) -> int:
     if digest is None:
         print(f"note: no digest recorded for {args.image}:{args.tag} in {args.pushed_file}; "
               "pinning by tag only")
-    try:
-        deploy(args.env, args.image, args.tag, digest, args.repo_url, args.branch,
-               rollback=args.rollback)
-    except DeployError as error:
-        print(f"ERROR: {redact(str(error))}", file=sys.stderr)
-        return 1
-    return 0
+    return exit_code(lambda: deploy(args.env, args.image, args.tag, digest, args.repo_url,
+                                    args.branch, rollback=args.rollback))
 
 
 if __name__ == "__main__":

@@ -176,20 +176,14 @@ def main(argv=None) -> int:
     assigning.add_argument("--override", default="", help="why the gate is passed over")
     deploying = commands.add_parser("deploy", help="deploy a stage tag (CI on that tag)")
     deploying.add_argument("--tag", required=True, help="e.g. model#production#3")
-    deploying.add_argument("--image", required=True, help="registry/name, without tag")
-    deploying.add_argument("--repo-url", default="", help="GitOps config repo; empty: origin")
-    deploying.add_argument("--branch", default="main", help="branch Argo CD follows")
+    gitops.add_target_arguments(deploying)
     args = parser.parse_args(argv)
     repo = Path(".")
-    try:
-        if args.command == "assign":
-            assign(repo, args.version, args.stage, args.rollback, args.override)
-        else:
-            deploy_promotion(repo, args.tag, args.image, args.repo_url, args.branch)
-    except DeployError as error:
-        print(f"ERROR: {gitops.redact(str(error))}", file=sys.stderr)
-        return 1
-    return 0
+    if args.command == "assign":
+        return gitops.exit_code(
+            lambda: assign(repo, args.version, args.stage, args.rollback, args.override))
+    return gitops.exit_code(
+        lambda: deploy_promotion(repo, args.tag, args.image, args.repo_url, args.branch))
 
 
 if __name__ == "__main__":

@@ -238,21 +238,16 @@ def main(argv=None) -> int:
     registering = commands.add_parser("register", help="tag HEAD as the next model version")
     registering.add_argument("--pushed-file", type=Path, default=Path("build/pushed-image"))
     showing = commands.add_parser("show", help="versions, stages, and what each overlay runs")
-    showing.add_argument("--image", required=True, help="registry/name, without tag")
-    showing.add_argument("--repo-url", default="", help="GitOps config repo; empty: origin")
-    showing.add_argument("--branch", default="main", help="branch Argo CD follows")
+    gitops.add_target_arguments(showing)
     args = parser.parse_args(argv)
     repo = Path(".")
-    try:
-        if args.command == "register":
-            register(repo, args.pushed_file)
-        else:
-            fetch_registry(repo)
-            print(show(repo, args.image, args.repo_url, args.branch))
-    except DeployError as error:
-        print(f"ERROR: {gitops.redact(str(error))}", file=sys.stderr)
-        return 1
-    return 0
+    if args.command == "register":
+        return gitops.exit_code(lambda: register(repo, args.pushed_file))
+
+    def print_registry():
+        fetch_registry(repo)
+        print(show(repo, args.image, args.repo_url, args.branch))
+    return gitops.exit_code(print_registry)
 
 
 if __name__ == "__main__":
