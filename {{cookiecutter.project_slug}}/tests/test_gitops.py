@@ -208,7 +208,7 @@ def closed_port_url():
 
 
 @pytest.mark.parametrize("url, cause", [
-    ("unauthorized_url", "authentication failed"),
+    ("unauthorized_url", "authentication failed: check the token"),
     ("closed port", "network: the git server could not be reached"),
 ])
 def test_failures_name_their_cause_and_never_print_the_token(request, project, capsys,
