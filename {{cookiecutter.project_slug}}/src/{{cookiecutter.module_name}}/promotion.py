@@ -114,7 +114,7 @@ def assign(repo: Path, version: str, stage: str, rollback: bool = False,
         return gto.api.assign(str(repo), artifact, stage, version=version, message=message,
                               force=True, author=name, author_email=email).tag
 
-    tag = registry.push_tag(repo, create)
+    tag = registry.push_tag(repo, artifact, create)
     if tag:
         print(f"pushed {tag}: {stage} := {artifact} {version}; CI's pipeline for this tag "
               "deploys it (make deploy-promotion)")
@@ -129,14 +129,14 @@ def deploy_promotion(repo: Path, tag: str, image: str, repo_url: str = "",
     if not parsed or parsed.get("action") != Action.ASSIGN or parsed.get("name") != artifact:
         print(f"{tag!r} assigns no stage of {artifact}: nothing to deploy")
         return False
-    registry.fetch_registry(repo)
+    registry.fetch_registry(repo, artifact)
     reg = registry.Registry.read(repo, artifact)
     ours = next((a for a in reg.assignments if a.tag == tag), None)
     if ours is None:
         raise DeployError(f"no annotated tag {tag} on origin")
 
     def still_current():
-        registry.fetch_registry(repo)
+        registry.fetch_registry(repo, artifact)
         latest = registry.Registry.read(repo, artifact).current(ours.stage)
         if latest.tag != tag:
             raise Superseded(f"{tag} was superseded by {latest.tag} ({latest.version}), assigned "

@@ -113,9 +113,11 @@ def version_key(version: str) -> tuple:
                  for part in version.lstrip("v").split("-")[0].split("."))
 
 
-def fetch_registry(repo: Path, branch: str = "main") -> None:
-    """Bring origin's tags (the registry) and main (the gate's settings) into ``repo``."""
-    git(repo, "fetch", "--quiet", "--force", "origin", "+refs/tags/*:refs/tags/*",
+def fetch_registry(repo: Path, artifact: str, branch: str = "main") -> None:
+    """Make ``repo``'s registry tags what origin has (also dropping any that origin
+    deleted), and fetch origin's main, where the gate's settings live."""
+    tags = [f"+refs/tags/{artifact}{kind}*:refs/tags/{artifact}{kind}*" for kind in "@#"]
+    git(repo, "fetch", "--quiet", "--force", "--prune", "origin", *tags,
         f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
 
 
@@ -127,7 +129,7 @@ def tagger(repo: Path) -> tuple:
     return tuple(value or fallback for value, fallback in pairs)
 
 
-def push_tag(repo: Path, create) -> Optional[str]:
+def push_tag(repo: Path, artifact: str, create) -> Optional[str]:
     """Create a tag with ``create()`` (after fetching the registry) and push it.
 
     When another push took that tag name first, drop ours, fetch again and let
@@ -135,7 +137,7 @@ def push_tag(repo: Path, create) -> Optional[str]:
     tag name, or None when there is nothing to tag.
     """
     for attempt in range(1, MAX_TAG_ATTEMPTS + 1):
-        fetch_registry(repo)
+        fetch_registry(repo, artifact)
         tag = create()
         if tag is None or gitops.push(repo, f"refs/tags/{tag}"):
             return tag
@@ -185,7 +187,7 @@ def register(repo: Path, pushed_file: Path) -> Optional[str]:
         return gto.api.register(str(repo), artifact, head, message=message, author=name,
                                 author_email=email).tag
 
-    tag = push_tag(repo, create)
+    tag = push_tag(repo, artifact, create)
     if tag:
         print(f"registered {tag}: commit {head[:12]}, {metric} {value}, {image}")
     return tag
@@ -245,7 +247,7 @@ def main(argv=None) -> int:
         return gitops.exit_code(lambda: register(repo, args.pushed_file))
 
     def print_registry():
-        fetch_registry(repo)
+        fetch_registry(repo, artifact_name(repo / DVC_YAML))
         print(show(repo, args.image, args.repo_url, args.branch))
     return gitops.exit_code(print_registry)
 
