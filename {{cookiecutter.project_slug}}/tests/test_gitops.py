@@ -1,4 +1,5 @@
 """`make deploy`'s git side, against real local git repositories."""
+import base64
 import http.server
 import os
 import shutil
@@ -179,9 +180,11 @@ def test_two_concurrent_deploys_leave_the_newer_commit(origin, project, tmp_path
 
 
 class Unauthorized(http.server.BaseHTTPRequestHandler):
-    """A git server that accepts no credentials."""
+    """A git server that accepts no credentials; it keeps the ones it was sent."""
+    sent = []
 
     def do_GET(self):
+        self.sent.append(self.headers.get("Authorization"))
         self.send_response(401)
         self.send_header("WWW-Authenticate", 'Basic realm="git"')
         self.send_header("Content-Length", "0")
@@ -192,12 +195,19 @@ class Unauthorized(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def unauthorized_url():
+def git_server():
+    """http://127.0.0.1:PORT of a git server that refuses every credential."""
+    Unauthorized.sent = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unauthorized)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://deploy:s3cret-token@127.0.0.1:{server.server_port}/repo.git"
+    yield f"127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def unauthorized_url(git_server):
+    return f"http://deploy:s3cret-token@{git_server}/repo.git"
 
 
 def closed_port_url():
@@ -222,6 +232,18 @@ def test_failures_name_their_cause_and_never_print_the_token(request, project, c
     assert cause in output.err
     assert "s3cret-token" not in output.out + output.err
     assert "http://***@127.0.0.1" in output.err
+
+
+def test_gitops_token_reaches_git_as_a_credential_and_is_never_shown(
+        git_server, project, capsys, monkeypatch):
+    monkeypatch.setenv("GITOPS_USER", "oauth2")
+    monkeypatch.setenv("GITOPS_TOKEN", "s3cret-token")
+    code = gitops.main(["--env", "staging", "--image", IMAGE, "--tag", shas(project)[1],
+                        "--repo-url", f"http://{git_server}/repo.git"])
+    output = capsys.readouterr()
+    assert code == 1 and "authentication failed: check the token" in output.err
+    assert "Basic " + base64.b64encode(b"oauth2:s3cret-token").decode() in Unauthorized.sent
+    assert "s3cret-token" not in output.out + output.err
 
 
 def test_a_protected_branch_is_named_as_such(origin, project):

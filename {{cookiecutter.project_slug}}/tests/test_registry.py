@@ -38,6 +38,8 @@ def test_the_latest_assignment_wins_so_a_rollback_shows(tmp_path):
 
     reg = registry.Registry.read(tmp_path, "model")
     assert reg.versions["v0.0.2"][1] == {"commit": "c2", "roc_auc": "0.92"}
+    # No metrics.json committed at the version: its record has the metric.
+    assert registry.metric_value(tmp_path, "v0.0.2", *reg.versions["v0.0.2"], "roc_auc") == 0.92
     current = reg.current("production")
     assert (current.tag, current.version) == ("model#production#3", "v0.0.1")
     assert reg.current("production", before=current.number).version == "v0.0.2"

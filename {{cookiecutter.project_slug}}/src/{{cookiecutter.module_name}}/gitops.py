@@ -35,8 +35,11 @@ OVERLAYS = Path("deploy") / "overlays"
 MAX_PUSH_ATTEMPTS = 4
 # Used only when git has no identity configured (a bare CI runner).
 FALLBACK_IDENTITY = ("CI deploy", "ci-deploy@example.invalid")
-# A missing credential must fail the job, not wait for someone to type it.
-GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+# With GITOPS_TOKEN set, git asks this helper for the credential when a server
+# wants one; the token is read from the environment then, never put in a URL or
+# on a command line. GITOPS_USER: oauth2 on GitLab; GitHub takes any name.
+CREDENTIAL_HELPER = ('!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+                     '"${GITOPS_USER:-x-access-token}" "$GITOPS_TOKEN"; }; f')
 CREDENTIALS_IN_URL = re.compile(r"(?<=://)[^/@\s]+@")
 COMMIT_LIKE = re.compile(r"[0-9a-f]{7,40}")
 
@@ -75,9 +78,22 @@ def failure_cause(stderr: str) -> str:
     return "see git's message"
 
 
+def git_environment() -> dict:
+    """Never prompt (a missing credential fails the job); answer with GITOPS_TOKEN if set."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    if env.get("GITOPS_TOKEN"):
+        count = int(env.get("GIT_CONFIG_COUNT") or 0)
+        # An empty helper first: only ours answers, not one configured on the machine.
+        for offset, helper in enumerate(("", CREDENTIAL_HELPER)):
+            env[f"GIT_CONFIG_KEY_{count + offset}"] = "credential.helper"
+            env[f"GIT_CONFIG_VALUE_{count + offset}"] = helper
+        env["GIT_CONFIG_COUNT"] = str(count + 2)
+    return env
+
+
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                            env=GIT_ENV)
+                            env=git_environment())
     if check and result.returncode != 0:
         raise DeployError(redact(f"git {' '.join(args)} failed: {failure_cause(result.stderr)}\n"
                                  f"{result.stderr.strip()}"))

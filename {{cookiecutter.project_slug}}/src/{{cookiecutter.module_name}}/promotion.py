@@ -10,7 +10,8 @@ with the same guards. It also checks the gate again (a stage tag can be made
 without `make promote`), and deploys nothing for a tag that a later
 assignment superseded: that tag's own pipeline deploys it.
 
-Gate: the version's primary metric (metrics.json at its commit) may be worse
+Gate: the version's primary metric (metrics.json at its commit, or else the
+value its tag recorded) may be worse
 than the stage's current version's by at most promote.max_drop (if null,
 report.max_drop; both null: no gate), read from params.yaml on main so a
 candidate cannot loosen its own gate. OVERRIDE="why" passes it anyway and the
@@ -55,18 +56,17 @@ class Gate:
                            f"{setting}.max_drop")
         return cls(params["evaluate"]["primary_metric"], None, "promote.max_drop")
 
-    def verdict(self, repo: Path, candidate: tuple, current: tuple) -> tuple:
-        """(passed, one line naming both values and the threshold).
-
-        ``candidate`` and ``current`` are (version, commit)."""
+    def verdict(self, repo: Path, reg: registry.Registry, candidate: str,
+                current: str) -> tuple:
+        """(passed, one line naming both versions' values and the threshold)."""
         if self.max_drop is None:
             return True, f"gate: off ({self.setting} and report.max_drop are null)"
-        new, base = (registry.metrics_at(repo, commit)[self.metric]
-                     for commit in (candidate[1], current[1]))
+        new, base = (registry.metric_value(repo, version, *reg.require(version), self.metric)
+                     for version in (candidate, current))
         worse_by = worsening(self.metric, base, new)
         passed = worse_by <= self.max_drop
-        return passed, (f"gate: {self.metric} {new:g} ({candidate[0]}) vs {base:g} "
-                        f"({current[0]}, the stage's current version): worse by {worse_by:g}, "
+        return passed, (f"gate: {self.metric} {new:g} ({candidate}) vs {base:g} "
+                        f"({current}, the stage's current version): worse by {worse_by:g}, "
                         f"at most {self.max_drop:g} allowed ({self.setting}): "
                         f"{'passed' if passed else 'FAILED'}")
 
@@ -84,8 +84,7 @@ def decide(repo: Path, reg: registry.Registry, version: str, stage: str, current
             raise DeployError(f"{version} is older than {current.version}, which {stage} has "
                               "now: going back must be explicit, add ROLLBACK=1")
         return lines + ["rollback: yes", "gate: skipped for a rollback"]
-    gate = Gate.on_main(repo)
-    passed, gate_line = gate.verdict(repo, (version, commit), (current.version, current.commit))
+    passed, gate_line = Gate.on_main(repo).verdict(repo, reg, version, current.version)
     if not passed and not override:
         raise DeployError(f"refused: {gate_line.removeprefix('gate: ')}. "
                           "OVERRIDE=\"why\" promotes it anyway and records why")
@@ -151,8 +150,8 @@ def deploy_promotion(repo: Path, tag: str, image: str, repo_url: str = "",
     previous = reg.current(ours.stage, before=ours.number)
     if (previous and "override" not in ours.record and "rollback" not in ours.record
             and not gitops.is_ancestor(repo, ours.commit, previous.commit)):
-        passed, gate_line = Gate.on_main(repo).verdict(
-            repo, (ours.version, ours.commit), (previous.version, previous.commit))
+        passed, gate_line = Gate.on_main(repo).verdict(repo, reg, ours.version,
+                                                       previous.version)
         if not passed:
             raise DeployError(f"refused: {gate_line.removeprefix('gate: ')}; the tag records "
                               "no override (make promote OVERRIDE=\"why\")")

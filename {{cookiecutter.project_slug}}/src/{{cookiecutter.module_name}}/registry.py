@@ -148,13 +148,31 @@ def push_tag(repo: Path, artifact: str, create) -> Optional[str]:
                       "the same name; run it again")
 
 
-def metrics_at(repo: Path, commit: str) -> dict:
-    """metrics.json as committed (dvc.yaml keeps it in git, `cache: false`)."""
+def committed_metrics(repo: Path, commit: str) -> Optional[dict]:
+    """metrics.json as committed (dvc.yaml keeps it in git, `cache: false`), or None."""
     shown = git(repo, "show", f"{commit}:{paths.METRICS.as_posix()}", check=False)
-    if shown.returncode != 0:
-        raise DeployError(f"commit {commit[:12]} has no {paths.METRICS}: run make repro and "
-                          "commit its outputs before releasing")
-    return json.loads(shown.stdout)
+    return json.loads(shown.stdout) if shown.returncode == 0 else None
+
+
+def metric_value(repo: Path, version: str, commit: str, record: dict, metric: str) -> float:
+    """``metric`` of a version: from git at its commit, else from its record."""
+    value = (committed_metrics(repo, commit) or record).get(metric)
+    if value is None:
+        raise DeployError(f"{version}: no {metric} in {paths.METRICS} at {commit[:12]} "
+                          "nor in its tag")
+    return float(value)
+
+
+def release_metrics(repo: Path, commit: str) -> dict:
+    """The metrics of the commit being released: committed, or else the ones this
+    CI run's `make repro` just wrote (a project that does not commit them)."""
+    metrics = committed_metrics(repo, commit)
+    if metrics is None and (repo / paths.METRICS).is_file():
+        metrics = json.loads((repo / paths.METRICS).read_text())
+    if metrics is None:
+        raise DeployError(f"no {paths.METRICS} at {commit[:12]} nor in the work tree: "
+                          "run make repro before make register")
+    return metrics
 
 
 def pushed_image(pushed_file: Path, commit: str) -> str:
@@ -173,7 +191,7 @@ def register(repo: Path, pushed_file: Path) -> Optional[str]:
     head = git(repo, "rev-parse", "HEAD").stdout.strip()
     image = pushed_image(pushed_file, head)
     metric = load_params(repo / "params.yaml")["evaluate"]["primary_metric"]
-    value = metrics_at(repo, head)[metric]
+    value = release_metrics(repo, head)[metric]
 
     def create():
         registry = Registry.read(repo, artifact)
