@@ -1,4 +1,5 @@
-"""Bad answers are rejected by the pre-generation hook: one clear line naming
+"""Answers: any name a person might type bakes with a valid slug and module;
+bad answers are rejected by the pre-generation hook with one clear line naming
 the option and the rule, a non-zero exit, and no output directory."""
 import subprocess
 import sys
@@ -11,14 +12,24 @@ from conftest import TEMPLATE_ROOT
 
 BAD_ANSWERS = {
     "slug-uppercase": ({"project_slug": "My-Project"}, "project_slug", "lowercase"),
-    "slug-trailing-dash": ({"project_slug": "model-"}, "project_slug", "not ending with '-'"),
+    "slug-trailing-dash": ({"project_slug": "model-"}, "project_slug",
+                           "starting and ending with a letter or digit"),
+    "slug-too-long": ({"project_slug": "a" * 53}, "project_slug",
+                      "at most 52 characters: the Argo CD Applications"),
     "module-keyword": ({"module_name": "class"}, "module_name", "Python keyword"),
     "module-not-identifier": ({"module_name": "my-model"}, "module_name", "Python identifier"),
     "module-shadows-stdlib": ({"module_name": "json"}, "module_name", "standard-library"),
     "module-shadows-dependency": ({"project_name": "Pandas"}, "module_name",
                                   "shadow a dependency"),
-    "name-with-quote": ({"project_name": 'Fraud "v2" model', "project_slug": "fraud"},
-                        "project_name", "no quotes, '#'"),
+    "name-without-letters": ({"project_name": "!!!"}, "project_slug",
+                             "has no letters or digits to make one from; set project_slug"),
+    "name-control-character": ({"project_name": "Fraud\x1b[2J model"}, "project_name",
+                               "control character U+001B"),
+    "module-too-long": ({"module_name": "m" * 31}, "module_name", "at most 30 characters"),
+    "name-emoji": ({"project_name": "Rocket \U0001F680"}, "project_name",
+                   "emoji or other characters above U+FFFF (U+1F680)"),
+    "name-trailing-space": ({"project_name": "Model "}, "project_name",
+                            "must not start or end with a space"),
     "namespace-not-dns": ({"k8s_namespace": "Team_ML"}, "k8s_namespace", "DNS-1123"),
     "namespace-too-long": ({"k8s_namespace": "a" * 64}, "k8s_namespace", "at most 63"),
     "image-uppercase": ({"image_name": "Model"}, "image_name", "lowercase"),
@@ -38,9 +49,55 @@ BAD_ANSWERS = {
     "namespace-too-long-for-overlays": ({"k8s_namespace": "a" * 53}, "k8s_namespace",
                                         "at most 52"),
     "email-invalid": ({"author_email": "nobody"}, "author_email", "name@domain.tld"),
+    "name-too-long": ({"project_name": "n" * 101, "project_slug": "n"}, "project_name",
+                      "at most 100 characters"),
     "name-empty": ({"project_name": " ", "project_slug": "model"}, "project_name",
                    "must not be empty"),
-    "description-multiline": ({"description": "one\ntwo"}, "description", "single line"),
+    "description-multiline": ({"description": "one\ntwo"}, "description",
+                              "control character U+000A"),
+    "description-line-separator": ({"description": "one\u2028two"}, "description",
+                                   "control character U+2028"),
+    "registry-trailing-newline": ({"registry": "ghcr.io/my-org\n"}, "registry",
+                                  "control character U+000A"),
+    "repo-url-with-space": ({"repo_url": "https://git.example.com/my org/model.git"},
+                            "repo_url", "only URL-safe characters"),
+    "local-remote-with-quote": ({"dvc_remote_url": "~/dvc-storage/it's"},
+                                "dvc_remote_url", "only URL-safe characters"),
+}
+
+# Answers that once baked and did harm (issue 11): a newline wrote a [cache]
+# section or a second remote into .dvc/config, a trailing newline passed the
+# namespace check and broke the YAML, and `$$(...)` ran a command at `make deploy`.
+INJECTIONS = {
+    "dvc-url-injects-cache-section": (
+        {"dvc_remote_url": "~/dvc-storage/x\n[cache]\n    dir = /tmp/elsewhere"},
+        "dvc_remote_url", "control character U+000A"),
+    "dvc-url-injects-second-remote": (
+        {"dvc_remote": "s3",
+         "dvc_remote_url": "s3://bucket/x\n['remote \"other\"']\n    url = s3://other/x"},
+        "dvc_remote_url", "control character U+000A"),
+    "namespace-trailing-newline": ({"k8s_namespace": "myns\n"}, "k8s_namespace",
+                                   "control character U+000A"),
+    "gitops-url-runs-command": (
+        {"gitops_repo_url": "https://git.example.com/$$(touch pwned).git"},
+        "gitops_repo_url", "only URL-safe characters"),
+}
+
+
+# Names a person might type (issue 13), with the slug and module made from them.
+HUMAN_NAMES = {
+    "Détection de Fraude 2": ("detection-de-fraude-2", "detection_de_fraude_2"),
+    "My ML Project (beta)": ("my-ml-project-beta", "my_ml_project_beta"),
+    "A": ("a", "a"),
+    "3D Segmentation": ("3d-segmentation", "ml_3d_segmentation"),
+    "日本語 Model": ("ri-ben-yu-model", "ri_ben_yu_model"),
+    'Fraud "v2": model #1 \\ beta': ("fraud-v2-model-1-beta", "fraud_v2_model_1_beta"),
+    # 60 characters each: the slug and the module are cut at a word boundary
+    # to the longest the hook accepts (52 and 30), or mid-word if one word is longer.
+    'Customer "Lifetime Value" Forecasting: Retail & Europe (#22)': (
+        "customer-lifetime-value-forecasting-retail-europe-22", "customer_lifetime_value"),
+    "Pneumonoultramicroscopicsilicovolcanoconiosis Screening 2024": (
+        "pneumonoultramicroscopicsilicovolcanoconiosis", "pneumonoultramicroscopicsilico"),
 }
 
 
@@ -54,9 +111,9 @@ def bake_cli(tmp_path, answers):
     )
 
 
-@pytest.mark.parametrize("case", sorted(BAD_ANSWERS))
+@pytest.mark.parametrize("case", sorted(BAD_ANSWERS) + sorted(INJECTIONS))
 def test_bad_answer_is_rejected_and_leaves_nothing(tmp_path, case):
-    answers, option, rule = BAD_ANSWERS[case]
+    answers, option, rule = BAD_ANSWERS.get(case) or INJECTIONS[case]
     result = bake_cli(tmp_path, answers)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
@@ -82,10 +139,33 @@ def test_each_bad_answer_has_its_own_message():
     assert len(set(messages)) == len(messages)
 
 
+@pytest.mark.parametrize("name", sorted(HUMAN_NAMES))
+def test_any_human_name_bakes_with_a_valid_slug_and_module(tmp_path, name):
+    # Two such names also run the project's lint and tests: tests/combinations.py.
+    slug, module = HUMAN_NAMES[name]
+    result = bake_cli(tmp_path, {"project_name": name, "git_init": "no"})
+    assert result.returncode == 0, result.stderr
+    assert [path.name for path in tmp_path.iterdir()] == [slug]
+    project = tmp_path / slug
+    assert [path.name for path in (project / "src").iterdir()] == [module]
+    # Full flake8: a long module name must not push generated lines past the limit.
+    subprocess.run([sys.executable, "-m", "flake8", "src", "tests"], cwd=project, check=True)
+    assert tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"] == slug
+    app_project = yaml.safe_load((project / "deploy/argocd/project.yaml").read_text())
+    assert app_project["spec"]["description"] == f"{name} model serving"
+    assert [destination["namespace"] for destination in app_project["spec"]["destinations"]] \
+        == [f"{slug}-staging", f"{slug}-production"]
+    base = yaml.safe_load((project / "deploy/base/kustomization.yaml").read_text())
+    assert base["images"] == [{"name": slug, "newName": f"ghcr.io/my-org/{slug}",
+                               "newTag": "latest"}]
+
+
 @pytest.mark.parametrize("answers", [
     {"description": 'Quotes "x", a # hash, a: colon and a backslash \\',
      "author_name": 'O\'Brien "the" \\ builder'},
     {"project_name": "Ølfabrikk (R&D) Model", "project_slug": "olfabrikk"},
+    {"project_name": "!!!", "project_slug": "exclaim"},
+    {"project_slug": "2048-game", "module_name": "game_2048"},
     {"registry": "localhost:5000", "image_name": "team/models.tumor_v2"},
     {"dvc_remote": "ssh", "dvc_remote_url": "ssh://dvc@10.0.0.5:2222/srv/dvc"},
     {"gitops_repo_url": "git@git.example.com:platform/deploy.git"},
