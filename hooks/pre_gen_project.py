@@ -99,7 +99,8 @@ def check_slug():
         # The default slug is made from the name; this name gives none.
         raise InvalidAnswer(
             f"invalid answer for 'project_slug': project_name {name!r} has no letters or "
-            "digits to make one from; set project_slug (e.g. project_slug=fraud-model)")
+            "digits to make one from; give one (answer its prompt, or add e.g. "
+            "project_slug=fraud-model to the command)")
     if not SLUG.fullmatch(slug):
         fail("project_slug", "must be lowercase letters, digits and '-', starting and ending "
              "with a letter or digit")

@@ -1,6 +1,7 @@
 """Answers: any name a person might type bakes with a valid slug and module;
 bad answers are rejected by the pre-generation hook with one clear line naming
 the option and the rule, a non-zero exit, and no output directory."""
+import json
 import subprocess
 import sys
 import tomllib
@@ -22,7 +23,7 @@ BAD_ANSWERS = {
     "module-shadows-dependency": ({"project_name": "Pandas"}, "module_name",
                                   "shadow a dependency"),
     "name-without-letters": ({"project_name": "!!!"}, "project_slug",
-                             "has no letters or digits to make one from; set project_slug"),
+                             "has no letters or digits to make one from; give one"),
     "name-control-character": ({"project_name": "Fraud\x1b[2J model"}, "project_name",
                                "control character U+001B"),
     "module-too-long": ({"module_name": "m" * 31}, "module_name", "at most 30 characters"),
@@ -121,6 +122,20 @@ def test_bad_answer_is_rejected_and_leaves_nothing(tmp_path, case):
     assert f"invalid answer for '{option}'" in errors[0]
     assert rule in errors[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_person_pressing_enter_at_every_prompt_gets_the_default_project(tmp_path):
+    # Each prompt is shown with rich, which reads "[...]" as markup: a prompt
+    # text like "host[:port][/namespace]" once crashed the interactive run.
+    prompts = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())["__prompts__"]
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--output-dir", str(tmp_path), str(TEMPLATE_ROOT)],
+        input="\n" * (len(prompts) + 5), capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = " ".join(result.stdout.split())  # rich wraps long prompts
+    assert [text for text in prompts.values() if text not in shown] == []
+    assert [path.name for path in tmp_path.iterdir()] == ["tumor-classifier"]
 
 
 @pytest.mark.parametrize("option, value", [

@@ -264,18 +264,24 @@ PLOT_IMAGES = ["report/roc.png", "report/precision_recall.png", "report/confusio
 ACTIVE = {"link_open", "html_inline", "html_block"}
 
 
+def inert_report(tmp_path, monkeypatch, base: dict, exit_code: int, **changes) -> Rendered:
+    """The report of a feature commit with ``changes``, checked to link and embed nothing."""
+    path, _, _ = make_repo(tmp_path, base, **changes)
+    monkeypatch.chdir(path)
+    assert main(["--base", "main"]) == exit_code
+    report = Rendered((path / "report.md").read_text())
+    assert not report.kinds & ACTIVE, report.kinds
+    assert report.images == PLOT_IMAGES  # the report's own plots, nothing else
+    return report
+
+
 def test_hostile_params_and_metric_names_stay_inert(tmp_path, monkeypatch):
     base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
     new_params = params(n_estimators=HOSTILE)
     new_params["notes"] = {HOSTILE_NAME: HOSTILE,
                            **{f"odd{i}": value for i, value in enumerate(ODD_VALUES)}}
-    path, _, _ = make_repo(tmp_path, base, new_params=new_params,
-                           new_metrics={**NEW_METRICS, HOSTILE_NAME: 0.5})
-    monkeypatch.chdir(path)
-    assert main(["--base", "main"]) == 0
-    report = Rendered((path / "report.md").read_text())
-    assert not report.kinds & ACTIVE, report.kinds
-    assert report.images == PLOT_IMAGES  # the report's own plots, nothing else
+    report = inert_report(tmp_path, monkeypatch, base, 0, new_params=new_params,
+                          new_metrics={**NEW_METRICS, HOSTILE_NAME: 0.5})
     assert "octocat" not in report.text and "evil" not in report.text
     # Each name and value is shown whole, in one code span.
     assert {HOSTILE, f"notes.{HOSTILE_NAME}", HOSTILE_NAME, *ODD_VALUES.values()} <= report.code
@@ -288,13 +294,8 @@ def test_a_hostile_primary_metric_is_inert_in_the_gate_message(tmp_path, monkeyp
     gated["evaluate"]["primary_metric"] = HOSTILE_NAME
     base = {"params.yaml": gated, "metrics.json": {**BASE_METRICS, HOSTILE_NAME: 0.9},
             **plots(shift=0)}
-    path, _, _ = make_repo(tmp_path, base, new_params=gated,
-                           new_metrics={**NEW_METRICS, HOSTILE_NAME: 0.8})
-    monkeypatch.chdir(path)
-    assert main(["--base", "main"]) == 1
-    report = Rendered((path / "report.md").read_text())
-    assert not report.kinds & ACTIVE, report.kinds
-    assert report.images == PLOT_IMAGES  # the report's own plots, nothing else
+    report = inert_report(tmp_path, monkeypatch, base, 1, new_params=gated,
+                          new_metrics={**NEW_METRICS, HOSTILE_NAME: 0.8})
     # The gate message is text: shown as written, with an invisible word joiner
     # after '@', in '://' and after 'www' so that nothing is linked.
     joined = (HOSTILE_NAME.replace("@", "@" + WORD_JOINER).replace("://", ":" + WORD_JOINER + "//")
