@@ -45,11 +45,14 @@ URL_SAFE_RULE = ("must contain only URL-safe characters (letters, digits and - .
 GIT_URL = re.compile(r"(https://|ssh://|file://|git@[A-Za-z0-9.-]+:)\S+")
 BUCKET_PATH = re.compile(r"[a-z0-9][a-z0-9._-]*[a-z0-9](/[\w.-]+)*/?")
 # Import names of the generated project's dependencies: a package with one of
-# these names would hide the real library.
+# these names would hide the real library (tests/test_answers.py keeps the
+# list complete for every pinned dependency).
 DEPENDENCY_MODULES = {
-    "dvc", "fastapi", "flake8", "joblib", "matplotlib", "numpy", "onnx", "onnxruntime",
-    "orjson", "pandas", "prometheus_client", "pydantic", "pytest", "ruamel", "scipy",
-    "skl2onnx", "sklearn", "starlette", "uvicorn", "yaml",
+    "dvc", "dvc_azure", "dvc_gs", "dvc_s3", "dvc_ssh", "fastapi", "flake8", "httptools",
+    "httpx2", "joblib", "markdown_it", "matplotlib", "mpl_toolkits", "numpy", "onnx",
+    "onnxruntime", "orjson", "pandas", "pre_commit", "pre_commit_hooks", "prometheus_client",
+    "py", "pydantic", "pylab", "pytest", "ruamel", "scipy", "skl2onnx", "sklearn", "starlette",
+    "uvicorn", "uvloop", "yaml",
 }
 
 

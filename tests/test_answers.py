@@ -1,7 +1,10 @@
 """Answers: any name a person might type bakes with a valid slug and module;
 bad answers are rejected by the pre-generation hook with one clear line naming
 the option and the rule, a non-zero exit, and no output directory."""
+import ast
+import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -147,6 +150,23 @@ def test_value_outside_a_choice_is_rejected(tmp_path, option, value):
     assert result.returncode != 0
     assert f"{value} provided for choice variable {option}" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_module_name_can_shadow_a_pinned_dependency():
+    hook = ast.parse((TEMPLATE_ROOT / "hooks" / "pre_gen_project.py").read_text())
+    refused = next(ast.literal_eval(node.value) for node in hook.body
+                   if isinstance(node, ast.Assign)
+                   and getattr(node.targets[0], "id", "") == "DEPENDENCY_MODULES")
+    pyproject = (TEMPLATE_ROOT / "{{cookiecutter.project_slug}}" / "pyproject.toml").read_text()
+
+    def normal(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pinned = {normal(name) for name in re.findall(r'"([A-Za-z0-9_.-]+)(?:\[\w,]+\])?==', pyproject)}
+    # Import names of the pinned distributions installed here (the test venv pins them all).
+    imported = {module for module, dists in importlib.metadata.packages_distributions().items()
+                if not module.startswith("_") and pinned & {normal(dist) for dist in dists}}
+    assert len(imported) > 20 and imported - refused == set()
 
 
 def test_each_bad_answer_has_its_own_message():
