@@ -106,7 +106,8 @@ def run_github(workspace: Path, env: dict, branch: str, secrets: dict,
                "--env", f"GITHUB_REPOSITORY={repository['full_name']}"]
     for name, value in CI_VARIABLES.items():
         command += ["--var", f"{name}={value}"]
-    for name, value in secrets.items():
+    # GitHub gives every run a GITHUB_TOKEN (read-only for a fork).
+    for name, value in {"GITHUB_TOKEN": "github-token-stand-in", **secrets}.items():
         command += ["--secret", f"{name}={value}"]
     for reference in sorted(uses(workflow)):
         action = reference.split("@")[0]
@@ -124,7 +125,9 @@ def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
                  "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
                  "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, "CI_MERGE_REQUEST_IID": "1",
                  "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "8" if fork else "7",
-                 "CML_CALLS": env["CML_CALLS"], **CI_VARIABLES, **secrets}
+                 "CML_CALLS": env["CML_CALLS"], **CI_VARIABLES, **secrets,
+                 # The note token (scoped to the post job's environment on GitLab).
+                 **({} if fork else {"REPO_TOKEN": "gitlab-token-stand-in"})}
     command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
                "--no-artifacts-to-source", "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
                "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_PROJECT_ID"]
