@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from conftest import bake, run
+from support import ci_pipelines as ci
+from support.ci_run import PROVIDERS, fast_venv, run_promotion
 from support.containers import LocalRegistry
 
 pytestmark = pytest.mark.container
@@ -279,3 +281,23 @@ def test_racing_promotions_leave_production_at_the_one_assigned_last(loop, tmp_p
     assert loop.overlay("production") == loop.staging["v0.0.2"]
     assert git(loop.origin, "log", "--format=%s", f"{loop.released}..main").count(
         "deploy(production)") == 1
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    return fast_venv(tmp_path_factory.mktemp("promotion-venv") / "venv")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_each_ci_deploys_the_stage_tag_it_is_given(loop, provider, venv, tmp_path):
+    """The stage tag's pipeline as each CI system runs it (act, gitlab-ci-local,
+    the Jenkinsfile's steps): it reads the tag from the CI's own variable and
+    calls the same targets, and production gets the version's staging digest."""
+    tag = pushed_tag(loop.promote("v0.0.2"))
+    result = run_promotion(provider, loop.origin, tag, tmp_path / provider, venv,
+                           loop.tools.env)
+    assert result.returncode == 0, result.log[-6000:]
+    assert [target for target, _ in result.targets] == \
+        ci.TARGETS[provider](loop.project, "promotion")
+    assert f"promotion: {tag} (model v0.0.2)" in git(loop.origin, "log", "-1", "--format=%B")
+    assert loop.overlay("production") == loop.staging["v0.0.2"]

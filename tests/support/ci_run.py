@@ -322,3 +322,44 @@ def run_main(origin: Path, directory: Path, venv: Path, environment: dict,
            "BRANCH_NAME": "main", "GIT_URL": str(origin)}
     fast_venv(workspace / ".venv")
     return jenkins_pipeline(workspace, "main", env, credentials)
+
+
+def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: Path,
+                  environment: dict) -> PipelineRun:
+    """The pipeline a stage tag starts, in a fresh checkout: main's code (what
+    GitHub's checkout `ref: main` and the GitLab and Jenkins jobs' own
+    `git checkout` of main give), the tag as the CI system passes it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = checkout(origin, "main", directory / "workspace")
+    env = {**ci_environment(venv, directory / "home"), **environment}
+    if provider == "github":
+        event = directory / "push.json"
+        event.write_text(json.dumps({"ref": f"refs/tags/{tag}", "ref_name": tag,
+                                     "repository": {"full_name": "example/project"}}))
+        workflow = yaml_load(workspace / ci.GITHUB_WORKFLOWS["promotion"])
+        command = ["act", "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
+                   "-W", ci.GITHUB_WORKFLOWS["promotion"], "-e", str(event),
+                   "--secret", "GITHUB_TOKEN=github-token-stand-in",
+                   "--env", "GITHUB_REPOSITORY=example/project"]
+        for reference in sorted(uses(workflow)):
+            action = reference.split("@")[0]
+            if action != "actions/checkout":
+                command += ["--local-repository", f"{reference}={FIXTURES / ACT_STAND_INS[action]}"]
+        returncode, log, seconds = timed(command, workspace, env)
+        targets = [(target, outcome == "Success") for outcome, target in
+                   re.findall(r"(Success|Failure) - Main make ([a-z-]+)", log)]
+        return PipelineRun(provider, returncode, targets, workspace, log, seconds)
+    if provider == "gitlab":
+        command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
+                   "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
+                   "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_COMMIT_TAG,CI_COMMIT_BRANCH",
+                   "--variable", "CI_PIPELINE_SOURCE=push", "--variable", f"CI_COMMIT_TAG={tag}",
+                   "--variable", "CI_COMMIT_BRANCH=", "--variable", "CI_DEFAULT_BRANCH=main"]
+        returncode, log, seconds = timed(command, workspace, env)
+        targets = [(target, returncode == 0)
+                   for target in re.findall(r"^\S+ \$ make ([a-z-]+)", log, re.M)]
+        return PipelineRun(provider, returncode, targets, workspace, log, seconds)
+    fast_venv(workspace / ".venv")
+    return jenkins_pipeline(workspace, "promotion",
+                            {**env, "BRANCH_NAME": tag, "TAG_NAME": tag, "GIT_URL": str(origin)},
+                            credentials={}, context={"tag": tag, "branch": tag})
