@@ -326,12 +326,13 @@ def run_main(origin: Path, directory: Path, venv: Path, environment: dict,
 
 def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: Path,
                   environment: dict) -> PipelineRun:
-    """The pipeline a stage tag starts, in a fresh checkout: main's code (what
-    GitHub's checkout `ref: main` and the GitLab and Jenkins jobs' own
-    `git checkout` of main give), the tag as the CI system passes it."""
+    """The pipeline a stage tag starts, in a fresh checkout of the tag; each CI
+    file then switches to main's code (GitHub's checkout `ref: main`, the
+    GitLab and Jenkins jobs' own `git checkout`); the tag as the CI passes it."""
     directory.mkdir(parents=True, exist_ok=True)
-    workspace = checkout(origin, "main", directory / "workspace")
-    env = {**ci_environment(venv, directory / "home"), **environment}
+    workspace = checkout(origin, tag, directory / "workspace")
+    env = {**{name: value for name, value in environment.items() if name != "PATH"},
+           **ci_environment(venv, directory / "home")}
     if provider == "github":
         event = directory / "push.json"
         event.write_text(json.dumps({"ref": f"refs/tags/{tag}", "ref_name": tag,
@@ -340,11 +341,12 @@ def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: 
         command = ["act", "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
                    "-W", ci.GITHUB_WORKFLOWS["promotion"], "-e", str(event),
                    "--secret", "GITHUB_TOKEN=github-token-stand-in",
-                   "--env", "GITHUB_REPOSITORY=example/project"]
+                   "--env", "GITHUB_REPOSITORY=example/project", "--env", f"LOCAL_ORIGIN={origin}"]
+        # This checkout names a ref (main), which act does not skip: a stand-in does it.
+        stand_ins = {**ACT_STAND_INS, "actions/checkout": "checkout"}
         for reference in sorted(uses(workflow)):
-            action = reference.split("@")[0]
-            if action != "actions/checkout":
-                command += ["--local-repository", f"{reference}={FIXTURES / ACT_STAND_INS[action]}"]
+            command += ["--local-repository",
+                        f"{reference}={FIXTURES / stand_ins[reference.split('@')[0]]}"]
         returncode, log, seconds = timed(command, workspace, env)
         targets = [(target, outcome == "Success") for outcome, target in
                    re.findall(r"(Success|Failure) - Main make ([a-z-]+)", log)]
