@@ -25,6 +25,19 @@ def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def positive_number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be a number") from None
+    if not 0 < value < float("inf"):
+        raise SettingsError(f"{name}={raw!r}: must be above 0")
+    return value
+
+
 def boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -40,8 +53,16 @@ class Settings:
     schema_path: Path = Path("models/schema.json")
     # Shown in every response; empty means "sha256 prefix of the model file".
     model_version: str = ""
+    # The name the Open Inference Protocol (V2) routes answer to: /v2/models/<name>/...
+    model_name: str = "{{ cookiecutter.project_slug }}"
     max_batch_rows: int = 1000
     max_body_bytes: int = 2_000_000
+    # What one client may hold: the request line and headers, the seconds to
+    # send them and then the body, and connections open at once (beyond it: 503).
+    max_header_bytes: int = 16_384
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 200
     host: str = "127.0.0.1"
     port: int = 8000
     # Input drift: the training profile, and how many recent rows to compare with it.
@@ -55,8 +76,13 @@ class Settings:
             model_path=Path(env.get("MODEL_PATH", cls.model_path)),
             schema_path=Path(env.get("SCHEMA_PATH", cls.schema_path)),
             model_version=env.get("MODEL_VERSION", ""),
+            model_name=env.get("MODEL_NAME") or cls.model_name,
             max_batch_rows=positive_int(env, "MAX_BATCH_ROWS", cls.max_batch_rows),
             max_body_bytes=positive_int(env, "MAX_BODY_BYTES", cls.max_body_bytes),
+            max_header_bytes=positive_int(env, "MAX_HEADER_BYTES", cls.max_header_bytes),
+            header_timeout=positive_number(env, "HEADER_TIMEOUT_SECONDS", cls.header_timeout),
+            body_timeout=positive_number(env, "BODY_TIMEOUT_SECONDS", cls.body_timeout),
+            max_connections=positive_int(env, "MAX_CONNECTIONS", cls.max_connections),
             host=env.get("HOST", cls.host),
             port=positive_int(env, "PORT", cls.port),
             reference_profile_path=Path(
