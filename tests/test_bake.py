@@ -42,6 +42,7 @@ COMMON_FILES = {
     "src/{module}/feature_schema.py",
     "src/{module}/serving/predict.py", "src/{module}/serving/validation.py",
     "tests/test_api.py", "tests/test_export.py", "tests/test_serving_requirements.py",
+    "tests/test_open_inference.py", "tests/test_serving_limits.py",
     "src/{module}/serving/drift_gauges.py", "src/{module}/monitoring.py",
     "tests/test_monitoring.py", "monitoring/prometheus-rules.yml",
     "monitoring/prometheusrule.yaml", "monitoring/rules-test.yml",
