@@ -32,6 +32,8 @@ COMMON_FILES = {
     "deploy/overlays/production/resources.yaml",
     "deploy/argocd/project.yaml", "deploy/argocd/application-staging.yaml",
     "deploy/argocd/application-production.yaml",
+    "deploy/kserve/kustomization.yaml", "deploy/kserve/kustomizeconfig.yaml",
+    "deploy/kserve/inferenceservice.yaml",
     "src/{module}/gitops.py", "tests/test_gitops.py",
     "Dockerfile", ".dockerignore", "requirements-serve.txt", "src/{module}/export.py",
     "src/{module}/serving/__init__.py", "src/{module}/serving/__main__.py",
