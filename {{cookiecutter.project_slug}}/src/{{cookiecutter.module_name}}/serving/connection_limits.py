@@ -7,13 +7,14 @@ client that sends them, or its body, slowly. Each connection here gets:
 
 - MAX_HEADER_BYTES for the request line and headers: beyond it, 431 and close
   (checked as bytes arrive, so a huge header is never held in memory);
-- HEADER_TIMEOUT_SECONDS to send them, from the connection's or the request's
-  first byte: 408 and close;
+- HEADER_TIMEOUT_SECONDS to send them, from the connection's start or the
+  request's first byte: 408 and close;
 - BODY_TIMEOUT_SECONDS to send the body once the headers are in: 408 and
   close (the app sees a disconnect and counts the request as 499).
 
-(uvicorn's pure-Python h11 protocol does bound headers, with
-h11_max_incomplete_event_size, but has no read timeout and is much slower.)
+uvicorn's other protocol, the pure-Python h11, does bound headers
+(h11_max_incomplete_event_size) but has no read timeout either, and parses
+each request in Python rather than C.
 """
 import functools
 
@@ -74,12 +75,18 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self.reading_headers:
-            if self.read_timer is None:  # the first byte of a request on a kept-alive connection
-                self.arm(self.header_timeout)
             self.header_bytes += len(data)
         super().data_received(data)
-        if self.reading_headers and self.header_bytes > self.max_header_bytes:
-            self.refuse(431, "Request Header Fields Too Large")
+        if self.transport.is_closing():
+            return
+        # A request that came whole needs no timer; one still arriving gets one.
+        if self.reading_headers:
+            if self.header_bytes > self.max_header_bytes:
+                self.refuse(431, "Request Header Fields Too Large")
+            elif self.header_bytes and self.read_timer is None:
+                self.arm(self.header_timeout)
+        elif self.read_timer is None:
+            self.arm(self.body_timeout)
 
     def send_400_response(self, msg: str) -> None:
         if not self.transport.is_closing():  # not after refuse()
@@ -93,7 +100,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             raise HeadersTooLarge()
         self.reading_headers = False
         self.header_bytes = 0
-        self.arm(self.body_timeout)
+        self.disarm()  # data_received() arms the body timer if the body is still to come
         super().on_headers_complete()
 
     def exact_header_bytes(self) -> int:
@@ -102,7 +109,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self.reading_headers = True
-        self.disarm()  # the next request's first byte arms the header timer again
+        self.disarm()
 
 
 def limited_protocol(settings):
