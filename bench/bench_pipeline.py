@@ -4,7 +4,7 @@
 
 Reports medians of several runs, each with a baseline measured in the same run:
   bake          cookiecutter on this template (hooks, git init)  vs  a one-file template
-  first repro   `make repro` on a fresh bake (data export + 5 DVC stages)
+  first repro   `make repro` on a fresh bake (6 DVC stages)
                 vs  the same stage modules run directly with python, no DVC
   no-op repro   `dvc repro` with nothing changed  vs  `dvc version` (DVC's start-up floor)
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-STAGES = ["dataset", "prepare", "featurize", "train", "evaluate", "export"]
+STAGES = ["bundled_data", "prepare", "featurize", "train", "evaluate", "export"]
 TARGETS = {"bake": 1.0, "first repro": 15.0, "no-op repro": 1.5}
 
 

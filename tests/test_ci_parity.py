@@ -8,26 +8,17 @@ import pytest
 import yaml
 
 from combinations import answer, selected_combinations
-from conftest import bake
+from conftest import bake, run
 from support import ci_pipelines as ci
 
-# The one list. Change it here and in all three CI files together.
-PIPELINE_TARGETS = {
-    "pull-request": ["install", "lint", "test", "repro", "report", "report-post"],
-    "main": ["install", "lint", "test", "repro", "image", "push", "push-data", "deploy"],
-}
 PROVIDERS = ("github", "gitlab", "jenkins")
-# The name each provider gives the DVC remote's secret, per remote type.
-DVC_SECRETS = {
-    "github": {"s3": "AWS_SECRET_ACCESS_KEY", "gcs": "GCP_SERVICE_ACCOUNT_KEY",
-               "azure": "AZURE_STORAGE_CONNECTION_STRING", "ssh": "DVC_SSH_KEY"},
-    # GitLab: CI/CD variables, "Protected" so only the default branch sees them;
-    # the file names only those it must turn into files.
-    "gitlab": {"s3": "AWS_SECRET_ACCESS_KEY", "gcs": "GCP_SERVICE_ACCOUNT_KEY",
-               "azure": "AZURE_STORAGE_CONNECTION_STRING", "ssh": "DVC_SSH_KEY"},
-    "jenkins": {"s3": "AWS_SECRET_ACCESS_KEY", "gcs": "GOOGLE_APPLICATION_CREDENTIALS",
-                "azure": "AZURE_STORAGE_CONNECTION_STRING", "ssh": "DVC_SSH_KEY_FILE"},
-}
+
+
+def pipeline_targets(project: Path) -> dict:
+    """The one list per pipeline, as the project's Makefile defines it."""
+    printed = run(["make", "--no-print-directory", "-s", "pipelines"], project).stdout
+    lists = dict(line.split(": ", 1) for line in printed.splitlines())
+    return {pipeline: lists[pipeline].split() for pipeline in ci.PIPELINES}
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +29,13 @@ def project(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("pipeline", ci.PIPELINES)
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_each_provider_calls_the_one_list(project, provider, pipeline):
-    assert ci.TARGETS[provider](project, pipeline) == PIPELINE_TARGETS[pipeline]
+    assert ci.TARGETS[provider](project, pipeline) == pipeline_targets(project)[pipeline]
 
 
 def test_every_target_is_a_makefile_target(project):
     makefile = (project / "Makefile").read_text()
     defined = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
-    called = {target for targets in PIPELINE_TARGETS.values() for target in targets}
+    called = {target for targets in pipeline_targets(project).values() for target in targets}
     assert called <= defined, f"not in the Makefile: {sorted(called - defined)}"
 
 
@@ -54,28 +45,63 @@ def test_parity_holds_for_every_answer_set(name, tmp_path):
     project = bake(tmp_path, **answers)
     provider = answer(answers, "ci_provider")
     providers = PROVIDERS if provider == "all" else (provider,)
+    expected = pipeline_targets(project)
     for each in providers:
         for pipeline in ci.PIPELINES:
-            assert ci.TARGETS[each](project, pipeline) == PIPELINE_TARGETS[pipeline], each
-    remote = answer(answers, "dvc_remote")
-    if remote != "local":
-        for each in providers:
-            assert_remote_secret_only_on_main(project, each, DVC_SECRETS[each][remote])
+            assert ci.TARGETS[each](project, pipeline) == expected[pipeline], each
+    for each in providers:
+        assert_secrets_kept_apart(project, each)
 
 
-def assert_remote_secret_only_on_main(project: Path, provider: str, secret: str):
-    """The DVC remote's credentials reach the main pipeline, never a pull request."""
+# --- secrets: which job or step sees which -----------------------------------------
+
+WRITE_SECRETS = re.compile(r"DVC_WRITE_|REGISTRY_PASSWORD|GITOPS_TOKEN|dvc-remote-write|"
+                           r"'registry'|git-push")
+COMMENT_TOKEN = re.compile(r"REPO_TOKEN|repo-token")
+
+
+def github_scopes(project: Path, pipeline: str) -> list:
+    """(job, step text) for every step, with the job's permissions."""
+    jobs = workflow(project, pipeline)["jobs"]
+    return [(name, job, yaml.safe_dump(step)) for name, job in jobs.items()
+            for step in job["steps"]]
+
+
+def assert_secrets_kept_apart(project: Path, provider: str):
+    """No pull-request step can write; the comment token sits only where no
+    code of the pull request runs; read access to the data only where
+    `make pull` runs."""
     if provider == "github":
-        assert secret in (project / ci.GITHUB_WORKFLOWS["main"]).read_text()
-        assert secret not in (project / ci.GITHUB_WORKFLOWS["pull-request"]).read_text()
+        for name, job, step in github_scopes(project, "pull-request"):
+            assert not WRITE_SECRETS.search(step), (name, step)
+            if COMMENT_TOKEN.search(step):
+                assert name == "post" and "make " not in step, step
+            if "DVC_READ_" in step:
+                assert "make pull" in step, step
+        post = workflow(project, "pull-request")["jobs"]["post"]
+        assert not any("actions/checkout" in step.get("uses", "") for step in post["steps"])
+        for name, job, step in github_scopes(project, "main"):
+            if WRITE_SECRETS.search(step):
+                assert name == "release", step
     elif provider == "gitlab":
-        assert secret not in yaml.safe_dump(dict(ci.gitlab_jobs(project, "pull-request")))
+        for name, job in ci.gitlab_jobs(project, "pull-request"):
+            text = yaml.safe_dump(job)
+            assert not WRITE_SECRETS.search(text), name
+            if COMMENT_TOKEN.search(text) or "cml" in text:
+                assert job["variables"]["GIT_STRATEGY"] == "none", name
+                assert "make " not in text, name
     else:
-        def bound(pipeline):
-            return {name for _, _, steps in ci.jenkins_stages(project / "Jenkinsfile", pipeline)
-                    for step in steps for name in step.credentials}
-        assert secret in bound("main")
-        assert secret not in bound("pull-request")
+        for _, _, steps in ci.jenkins_stages(project / "Jenkinsfile", "pull-request"):
+            for step in steps:
+                bound = " ".join(step.credentials)
+                assert not WRITE_SECRETS.search(bound), step
+                if "REPO_TOKEN" in step.credentials:
+                    assert "make " not in step.script and 'cd "$(mktemp -d)"' in step.script
+                if step.credentials and "REPO_TOKEN" not in step.credentials:
+                    assert step.script == "make pull", step
+        fork = ci.jenkins_stages(project / "Jenkinsfile", "pull-request",
+                                 {"env": {"CHANGE_FORK": "someone"}})
+        assert not [step for _, _, steps in fork for step in steps if step.credentials]
 
 
 # --- guards, read from the files ---------------------------------------------------
@@ -89,25 +115,32 @@ def test_github_guards(project):
     # PyYAML reads the key `on` as True.
     assert set(pull_request[True]) == {"pull_request"}  # never pull_request_target
     assert pull_request["concurrency"]["cancel-in-progress"] is True
-    assert pull_request["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert "secrets." not in str(pull_request).replace("secrets.GITHUB_TOKEN", "")
+    assert pull_request["permissions"] == {} and main["permissions"] == {}
+    jobs = pull_request["jobs"]
+    assert {name: job["permissions"] for name, job in jobs.items()} == {
+        "check": {"contents": "read"}, "post": {"pull-requests": "write"},
+        "gate": {"contents": "read"}}
+    assert "head.repo.full_name == github.repository" in jobs["post"]["if"]
     assert main[True]["push"]["branches"] == ["main"]
     assert main[True]["push"]["paths-ignore"] == ["deploy/overlays/**"]
-    assert "[skip ci]" in main["jobs"]["release"]["if"]
+    assert "[skip ci]" in main["jobs"]["check"]["if"]
+    assert main["jobs"]["check"]["permissions"] == {"contents": "read"}
+    assert main["jobs"]["release"]["needs"] == "check"
     assert main["concurrency"]["cancel-in-progress"] is False
+    for job in [*jobs.values(), *main["jobs"].values()]:
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
 
 
-def test_github_actions_are_pinned_to_exact_versions(project):
-    uses = [step["uses"] for pipeline in ci.PIPELINES
-            for job in workflow(project, pipeline)["jobs"].values()
-            for step in job["steps"] if "uses" in step]
-    assert uses
-    for reference in uses:
-        action, version = reference.split("@")
-        if action == "iterative/setup-cml":
-            assert version == "v2"  # the CML version itself is pinned (0.20.6)
-        else:
-            assert re.fullmatch(r"v\d+\.\d+\.\d+", version), reference
+def test_github_actions_are_pinned_to_commits(project):
+    lines = [line for pipeline in ci.PIPELINES
+             for line in (project / ci.GITHUB_WORKFLOWS[pipeline]).read_text().splitlines()
+             if "uses:" in line]
+    assert lines
+    for line in lines:
+        # owner/action@<40 hex>  # vX.Y.Z: Dependabot keeps both current.
+        assert re.search(r"uses: [\w-]+/[\w-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+$", line), line
 
 
 def test_gitlab_guards(project):
@@ -118,8 +151,18 @@ def test_gitlab_guards(project):
                      "CI_COMMIT_MESSAGE": "deploy: staging runs abc123 [skip ci]"}
     assert not ci.gitlab_rules_pass(config["workflow"]["rules"], deploy_commit)
     assert ci.gitlab_rules_pass(config["workflow"]["rules"], ci.GITLAB_CONTEXT["main"])
-    (release,) = [job for name, job in ci.gitlab_jobs(project, "main")]
-    assert release["interruptible"] is False
+    release = dict(ci.gitlab_jobs(project, "main"))["release"]
+    assert release["interruptible"] is False and release["resource_group"]
+    assert release["environment"]["name"] == "staging"  # where the write variables are scoped
+    fork = {**ci.GITLAB_CONTEXT["pull-request"], "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "8"}
+    assert not ci.gitlab_rules_pass(config["post"]["rules"], fork)
+
+
+def test_gitlab_never_sends_its_registry_password_elsewhere(tmp_path):
+    for registry, expected in (("quay.io/org", False), ("registry.gitlab.com/org", True)):
+        text = (bake(tmp_path / registry.split(".")[0], ci_provider="gitlab",
+                     registry=registry) / ".gitlab-ci.yml").read_text()
+        assert ("CI_REGISTRY_PASSWORD" in text) is expected, registry
 
 
 def test_jenkins_guards(project, monkeypatch):
@@ -129,13 +172,26 @@ def test_jenkins_guards(project, monkeypatch):
                      "changelog": "deploy: staging runs abc123 [skip ci]"}
     monkeypatch.setitem(ci.JENKINS_CONTEXT, "main", deploy_commit)
     targets = ci.jenkins_targets(project, "main")
-    assert targets == ["install", "lint", "test", "repro"]  # checks only: no release, no loop
+    assert targets == ["install", "lint", "test", "pull", "repro"]  # no release, no loop
+    fork = ci.jenkins_stages(project / "Jenkinsfile", "pull-request",
+                             {"env": {"CHANGE_FORK": "someone"}})
+    assert "Post report" not in [path[-1] for path, _, _ in fork]
 
 
-def test_cml_is_pinned_everywhere(project):
-    pull_request = workflow(project, "pull-request")
-    setup = [step for step in pull_request["jobs"]["checks"]["steps"]
-             if step.get("uses", "").startswith("iterative/setup-cml@")]
-    assert setup[0]["with"]["version"] == "0.20.6"
-    for name in (".gitlab-ci.yml", "Jenkinsfile"):
-        assert "@dvcorg/cml@0.20.6" in (project / name).read_text()
+def test_cml_is_one_pinned_command_everywhere(project):
+    """CML, pinned, run with npx (the same install on every CI), with no
+    telemetry, and never uploading plots to CML's public asset host."""
+    commands = {
+        "github": workflow(project, "pull-request")["jobs"]["post"]["steps"][-1]["run"],
+        "gitlab": yaml.safe_load((project / ".gitlab-ci.yml").read_text())["post"]["script"][0],
+        "jenkins": next(step.script for _, _, steps in
+                        ci.jenkins_stages(project / "Jenkinsfile", "pull-request")
+                        for step in steps if "REPO_TOKEN" in step.credentials),
+    }
+    for provider, command in commands.items():
+        assert "npx --yes @dvcorg/cml@0.20.6 comment update" in command, provider
+        assert "--publish" not in command or "--native" in command, provider
+    assert workflow(project, "pull-request")["jobs"]["post"]["env"]["ITERATIVE_DO_NOT_TRACK"] == "1"
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    assert config["post"]["variables"]["ITERATIVE_DO_NOT_TRACK"] == "1"
+    assert "ITERATIVE_DO_NOT_TRACK = '1'" in (project / "Jenkinsfile").read_text()

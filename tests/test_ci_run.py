@@ -1,71 +1,176 @@
-"""Run the generated project's pull-request pipeline on GitHub Actions (act),
-GitLab CI (gitlab-ci-local) and Jenkins (its sh steps, read with tree-sitter):
-each goes green, runs exactly the targets its CI file lists, and leaves the
-same metrics.json and report.md; a failing unit test turns each one red.
+"""Your own data through every CI, for real: a project trained on its own CSV
+(`make use-data`), whose data lives only in an S3 remote (moto_server on
+127.0.0.1). From fresh clones, the main pipeline pushes data, models and the
+run-cache to the remote and deploys; then the pull-request pipeline runs on
+GitHub Actions (act), GitLab CI (gitlab-ci-local) and Jenkins (its sh steps):
+each pulls the data, restores the unchanged stages from the run-cache, goes
+green with the author's metrics, and posts one report with pinned CML. A
+failing unit test turns each red; a fork, which gets no secrets, says the
+data was unavailable and fails the gate.
 
-How each system is run here, and what is off (CML_POST=false: no API to post
-to), is in tests/support/ci_run.py.
+How each system is run here, and what is off (posting: CML is replaced by a
+stand-in that records its command line), is in tests/support/ci_run.py.
 """
+import json
+import re
 from pathlib import Path
 
 import pytest
 
-from conftest import bake
+from conftest import bake, project_env, run
 from support import ci_pipelines as ci
-from support.ci_run import (PROVIDERS, add_failing_test_branch, fast_venv, make_origin,
+from support import s3
+from support.ci_run import (PROVIDERS, add_branch, fast_venv, make_origin, run_main,
                             run_pull_request)
+from support.containers import LocalRegistry
 
 pytestmark = pytest.mark.slow
+BUCKET = "ml-data"
+# Each CI's read-only secrets for the S3 remote (names from the CI files).
+READ_SECRETS = {
+    "github": {"DVC_READ_AWS_ACCESS_KEY_ID": s3.CREDENTIALS["AWS_ACCESS_KEY_ID"],
+               "DVC_READ_AWS_SECRET_ACCESS_KEY": s3.CREDENTIALS["AWS_SECRET_ACCESS_KEY"]},
+    "gitlab": {"DVC_READ_AWS_ACCESS_KEY_ID": s3.CREDENTIALS["AWS_ACCESS_KEY_ID"],
+               "DVC_READ_AWS_SECRET_ACCESS_KEY": s3.CREDENTIALS["AWS_SECRET_ACCESS_KEY"]},
+    "jenkins": s3.CREDENTIALS,  # bound by withCredentials(dvc-remote-read)
+}
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    """The default project with an origin: main as CI left it, a `feature`
-    branch (a changed param) and a `broken` branch (a failing unit test)."""
+def repo(tmp_path_factory, tools):
+    """The project with its origin (main, `feature`: a changed param), after
+    the main pipeline ran from a fresh clone and pushed to the remote."""
     root = tmp_path_factory.mktemp("ci-run")
     venv = fast_venv(root / "venv")
-    project = bake(root / "bake")
-    origin = make_origin(project, venv, root / "home")
-    add_failing_test_branch(project, origin, "broken")
-    return {"root": root, "venv": venv, "origin": origin, "project": project, "runs": {}}
+    with s3.s3_server(BUCKET) as endpoint, LocalRegistry(tools) as registry:
+        project = bake(root / "bake", dvc_remote="s3", dvc_remote_url=f"s3://{BUCKET}/wine",
+                       registry=registry.ref("ml"))
+        origin = make_origin(project, venv, root / "home", endpoint, s3.CREDENTIALS)
+        # Only the author's data is in the remote so far: no run-cache yet.
+        assert not [key for key in s3.keys(endpoint, BUCKET) if "/runs/" in key]
+        image_base = "localhost/pybase:bookworm"
+        tools.ensure_base_image(image_base)
+        main = run_main(origin, root / "main", venv, {
+            **tools.env, "REGISTRY_TLS_VERIFY": "false",
+            "BASE_IMAGE": image_base,
+            "IMAGE_BUILD_FLAGS": "--isolation chroot --pull=never --network host",
+        }, credentials={**s3.CREDENTIALS, "REGISTRY_USER": "", "REGISTRY_PASSWORD": ""})
+        repository = {"root": root, "venv": venv, "origin": origin, "project": project,
+                      "endpoint": endpoint, "main": main, "runs": {}}
+        yield repository
 
 
-def pipeline_run(repo, provider: str, branch: str):
-    """Run once per (provider, branch) and remember the result for later tests."""
-    key = (provider, branch)
+def pipeline_run(repo, provider: str, branch: str, fork: bool = False):
+    """Run once per (provider, branch, fork) and remember the result."""
+    key = (provider, branch, fork)
     if key not in repo["runs"]:
-        directory = repo["root"] / f"{provider}-{branch}"
+        directory = repo["root"] / f"{provider}-{branch}{'-fork' if fork else ''}"
+        secrets = {} if fork else READ_SECRETS[provider]
         repo["runs"][key] = run_pull_request(provider, repo["origin"], branch, directory,
-                                             repo["venv"])
+                                             repo["venv"], secrets, fork)
     return repo["runs"][key]
 
 
-def expected_targets(repo, provider: str) -> list:
-    return ci.TARGETS[provider](repo["project"], "pull-request")
+def stages_run(log: str) -> set:
+    return set(re.findall(r"Running stage '([a-z_]+)'", log))
+
+
+def test_main_pipeline_pushes_data_models_and_run_cache(repo):
+    main = repo["main"]
+    assert main.returncode == 0, main.log[-6000:]
+    assert [target for target, _ in main.targets] == ci.jenkins_targets(repo["project"], "main")
+    keys = s3.keys(repo["endpoint"], BUCKET)
+    assert [key for key in keys if key.startswith("wine/runs/")], "no run-cache pushed"
+    lock = (main.outputs / "dvc.lock").read_text()
+    model_md5 = re.search(r"path: models/model.onnx\n\s+hash: md5\n\s+md5: (\w+)", lock)[1]
+    assert f"wine/files/md5/{model_md5[:2]}/{model_md5[2:]}" in keys
+    # The deploy commit on origin names the pushed image.
+    overlay = run(["git", "show", "main:deploy/overlays/staging/kustomization.yaml"],
+                  repo["origin"]).stdout
+    assert "newTag" in overlay or "digest" in overlay
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_pull_request_pipeline_goes_green(repo, provider):
-    run = pipeline_run(repo, provider, "feature")
-    assert run.returncode == 0, f"{provider} pipeline failed:\n{run.log[-6000:]}"
-    assert run.targets == [(target, True) for target in expected_targets(repo, provider)]
-    report = (run.outputs / "report.md").read_text()
+def test_pull_request_pipeline_goes_green_with_the_pulled_data(repo, provider):
+    run_ = pipeline_run(repo, provider, "feature")
+    assert run_.returncode == 0, f"{provider} pipeline failed:\n{run_.log[-6000:]}"
+    assert run_.targets == [(target, True)
+                            for target in ci.TARGETS[provider](repo["project"], "pull-request")]
+    # Only the stages after the changed param ran; the rest came from main's run-cache.
+    assert stages_run(run_.log) == {"train", "evaluate", "export"}
+    metrics = json.loads((run_.outputs / "metrics.json").read_text())
+    authors = json.loads(run(["git", "show", "feature:metrics.json"], repo["origin"]).stdout)
+    assert metrics == authors
+    report = (run_.outputs / "report.md").read_text()
     assert "`train.random_forest.n_estimators` | `100` | `50`" in report
-    assert "CML_POST=false, would run: cml comment update" in run.log
+    # Posted once, by CML pinned, with the token, from no checkout of the PR.
+    (args,) = [line for line in run_.cml_calls.splitlines() if line.startswith("args: ")]
+    assert args.startswith("args: --yes @dvcorg/cml@0.20.6 comment update")
+    assert "token: set" in run_.cml_calls and "report.md" in args
 
 
 def test_every_provider_leaves_the_same_outputs(repo):
     runs = [pipeline_run(repo, provider, "feature") for provider in PROVIDERS]
-    assert all(run.returncode == 0 for run in runs), [run.provider for run in runs]
-    for name in ("metrics.json", "report.md"):
-        contents = {run.provider: (run.outputs / name).read_bytes() for run in runs}
-        assert len(set(contents.values())) == 1, f"{name} differs between {sorted(contents)}"
+    assert all(run_.returncode == 0 for run_ in runs), [run_.provider for run_ in runs]
+    contents = {run_.provider: (run_.outputs / "metrics.json").read_bytes() for run_ in runs}
+    assert len(set(contents.values())) == 1, f"metrics.json differs between {sorted(contents)}"
+    reports = {run_.provider: re.sub(r"\[CI artifact\]\([^)]*\)", "",
+                                     (run_.outputs / "report.md").read_text()) for run_ in runs}
+    # GitLab embeds the plots (uploaded natively); the others link the artifact.
+    assert reports["github"] == reports["jenkins"], "report.md differs"
+
+
+def test_an_unchanged_pipeline_is_restored_not_recomputed(repo):
+    branch = add_branch(repo["project"], repo["origin"], "readme",
+                        {"README.md": "# Wine\n\nOnly the README changed.\n"}, base="main")
+    run_ = pipeline_run(repo, "jenkins", branch)
+    assert run_.returncode == 0, run_.log[-6000:]
+    assert stages_run(run_.log) == set()
+    assert "Data and pipelines are up to date" in run_.log
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_failing_unit_test_turns_the_pipeline_red(repo, provider):
-    run = pipeline_run(repo, provider, "broken")
-    assert run.returncode != 0
-    assert "test_injected_failure" in run.log
-    assert run.targets == [("install", True), ("lint", True), ("test", False)]
-    assert not (Path(run.outputs) / "report.md").exists()
+    branch = "broken"
+    if not any(key[1] == branch for key in repo["runs"]):
+        add_branch(repo["project"], repo["origin"], branch, {
+            "tests/test_injected_failure.py": '"""Injected by the template tests: CI must go '
+            'red."""\n\n\ndef test_injected_failure():\n    assert 1 + 1 == 3\n'})
+    run_ = pipeline_run(repo, provider, branch)
+    assert run_.returncode != 0
+    assert "test_injected_failure" in run_.log
+    assert run_.targets == [("install", True), ("lint", True), ("test", False)]
+    assert not (Path(run_.outputs) / "report.md").exists()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_fork_without_secrets_says_so_and_fails_the_gate(repo, provider):
+    run_ = pipeline_run(repo, provider, "feature", fork=True)
+    assert run_.returncode != 0
+    assert "The DVC remote could not be read" in run_.log
+    assert "repro: skipped" in run_.log and not stages_run(run_.log)
+    report = (run_.outputs / "report.md").read_text()
+    assert "**Pipeline not reproduced.**" in report and "| metric |" not in report
+    assert run_.targets[-1] == ("gate", False)
+    assert run_.cml_calls == ""  # a fork's report is not posted
+
+
+def test_experiments_run_on_a_fresh_clone(repo, tmp_path):
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", "-b", "main", str(repo["origin"]), str(clone)], tmp_path)
+    env = {**project_env(clone), **s3.CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
+    run(["make", "pull"], clone, env=env)
+    run(["python", "-m", "dvc", "exp", "run", "--temp", "-n", "shallow",
+         "-S", "train.random_forest.max_depth=3"], clone, env=env)
+    run(["python", "-m", "dvc", "exp", "run", "--queue", "-n", "fewer-trees",
+         "-S", "train.random_forest.n_estimators=20"], clone, env=env)
+    run(["python", "-m", "dvc", "exp", "run", "--run-all"], clone, env=env, timeout=600)
+    table = run(["python", "-m", "dvc", "exp", "show", "--no-pager", "--csv"], clone,
+                env=env).stdout
+    assert "shallow" in table and "fewer-trees" in table, table
+    # The best one, back in the workspace, ready to become a pull request.
+    run(["python", "-m", "dvc", "exp", "apply", "shallow"], clone, env=env)
+    assert "max_depth: 3" in (clone / "params.yaml").read_text()
+    run(["python", "-m", "dvc", "exp", "run", "-S", "train.random_forest.max_depth=4"], clone,
+        env=env)
+    assert json.loads((clone / "metrics.json").read_text())["accuracy"] > 0.5

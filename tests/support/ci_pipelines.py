@@ -2,7 +2,7 @@
 
 For each provider and each pipeline ("pull-request" or "main"): the ordered
 Makefile targets it calls. For the Jenkinsfile, also its structure and the
-shell steps of the stages that run, so a test can execute them.
+shell steps of the stages that run (tests/support/ci_run.py executes them).
 
 Every CI file calls `make <target>` once per line/step; anything else in it is
 provider plumbing (tool set-up, logins) and is not a target.
@@ -60,6 +60,7 @@ def github_targets_of(workflow_file: Path) -> list:
 GITLAB_CONTEXT = {
     "pull-request": {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "main",
                      "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+                     "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "7",
                      "CI_COMMIT_MESSAGE": "Change the model"},
     "main": {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main",
              "CI_COMMIT_BRANCH": "main", "CI_COMMIT_MESSAGE": "Merge the change"},
@@ -133,12 +134,17 @@ def gitlab_targets(project: Path, pipeline: str) -> list:
 
 PARSER = Parser(Language(tree_sitter_groovy.language()))
 STAGE_BODIES = ("steps", "parallel", "stages", "matrix")
-# A multibranch build's context: the branch, the change-request marker, and
-# the message of the commit that started it (for `changelog`).
+# A multibranch build's context: the branch, the change-request marker, the
+# message of the commit that started it (for `changelog`), and its `env`
+# (CHANGE_FORK is set only for a change request from a fork).
 JENKINS_CONTEXT = {
-    "pull-request": {"branch": "PR-1", "change_request": True, "changelog": "Change the model"},
-    "main": {"branch": "main", "change_request": False, "changelog": "Merge the change"},
+    "pull-request": {"branch": "PR-1", "change_request": True, "changelog": "Change the model",
+                     "env": {}},
+    "main": {"branch": "main", "change_request": False, "changelog": "Merge the change",
+             "env": {}},
 }
+# The one form of `expression { }` this reader evaluates: env.NAME == / != null.
+ENV_NULL_TEST = re.compile(r"env\.(\w+)\s*(==|!=)\s*null")
 
 
 class JenkinsfileError(Exception):
@@ -311,6 +317,12 @@ def _condition(name, call, source: bytes, context: dict) -> bool:
     if condition == "changelog":
         pattern = _string(arguments[0], source)
         return re.fullmatch(pattern, context["changelog"], re.S) is not None
+    if condition == "expression":
+        match = ENV_NULL_TEST.fullmatch(_text(_closure(call), source)[1:-1].strip())
+        if match is None:
+            raise JenkinsfileError("when: only `expression { env.NAME == null }` is supported")
+        name, operator = match.groups()
+        return (context["env"].get(name) is None) == (operator == "==")
     if condition == "not":
         return not _when(_closure(call), source, context)
     if condition == "allOf":
@@ -321,10 +333,10 @@ def _condition(name, call, source: bytes, context: dict) -> bool:
     raise JenkinsfileError(f"when: condition {condition!r} is not supported by this reader")
 
 
-def jenkins_stages(path: Path, pipeline: str) -> list:
+def jenkins_stages(path: Path, pipeline: str, context: dict | None = None) -> list:
     """(stage path, environment, steps) of the leaf stages that run in ``pipeline``."""
     source = path.read_bytes()
-    context = JENKINS_CONTEXT[pipeline]
+    context = {**JENKINS_CONTEXT[pipeline], **(context or {})}
     parsed = parse_jenkinsfile(path)
     selected = []
 
@@ -362,45 +374,3 @@ def interpolate(value: str, environment: dict) -> str:
 
 
 TARGETS = {"github": github_targets, "gitlab": gitlab_targets, "jenkins": jenkins_targets}
-
-
-# --- Running the pipelines on this machine --------------------------------------
-
-@dataclass
-class StepRun:
-    stage: str
-    script: str
-    returncode: int
-    output: str
-
-
-def run_jenkins(workspace: Path, pipeline: str, environment: dict, timeout: int = 900) -> list:
-    """Run the `sh` steps of the stages that run in ``pipeline``, in order, the
-    way a Jenkins agent would: each in a fresh `bash -eo pipefail` in the
-    workspace, with the pipeline's and stage's `environment` and credentials
-    bound (to a placeholder: no real secret exists here). Stops at the first
-    failing step, as Jenkins fails the build there."""
-    import subprocess
-
-    jenkinsfile = workspace / "Jenkinsfile"
-    build_env = {**environment, "WORKSPACE": str(workspace)}
-    parsed = parse_jenkinsfile(jenkinsfile)
-    for name, value in parsed.environment.items():
-        build_env[name] = interpolate(value, build_env)
-    runs = []
-    for stage_path, stage_env, steps in jenkins_stages(jenkinsfile, pipeline):
-        env = dict(build_env)
-        for name, value in stage_env.items():
-            if name not in parsed.environment:
-                env[name] = interpolate(value, env)
-        for step in steps:
-            bound = {name: "placeholder-credential" for name in step.credentials}
-            result = subprocess.run(["bash", "-eo", "pipefail", "-c", step.script],
-                                    cwd=workspace, env={**env, **bound}, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    timeout=timeout)
-            runs.append(StepRun(" / ".join(stage_path), step.script, result.returncode,
-                                result.stdout))
-            if result.returncode != 0:
-                return runs
-    return runs

@@ -4,17 +4,18 @@ with each CI system's own runner where one exists:
 - GitHub Actions: act, jobs on the host (`-P ubuntu-latest=-self-hosted`);
   remote actions are replaced by the small local stand-ins in
   tests/fixtures/act-actions (setup-python: the host's Python is the runner's;
-  cache: restore/save in a local directory; setup-cml: nothing, as
-  CML_POST=false; upload-artifact: copies the files where the test reads them);
+  cache: restore/save in a local directory; upload-artifact and
+  download-artifact: a local directory the test also reads);
 - GitLab CI: gitlab-ci-local, shell executor, each job in its own copy of the
   repo (--shell-isolation), as a merge request pipeline;
 - Jenkins: no runner exists outside a Jenkins server, so the Jenkinsfile is
-  read with tree-sitter and its `sh` steps run in order (ci_pipelines.run_jenkins).
+  read with tree-sitter (ci_pipelines) and its `sh` steps run in order (run_jenkins_steps).
 
-Off on this machine, through the variables the CI files and Makefile
-document: CML_POST=false (`make report-post` prints the cml command instead of
-posting: no GitHub/GitLab API here). The pull-request pipeline needs nothing
-else that is missing here (no secrets, no registry).
+Off on this machine: posting the comment. CI runs CML, pinned, with npx; CML
+cannot be installed here and there is no hosting API, so tests/fixtures/bin/npx
+comes first on PATH and records the command line instead (PipelineRun.cml_calls).
+Secrets are what each CI would hold: ``secrets`` maps the CI's secret names
+(GitHub secrets, GitLab variables) or, for Jenkins, the bound variables.
 
 Each run happens in a fresh clone of the project's origin at a branch, like a
 CI checkout; the pipeline installs into a virtualenv that sees the template
@@ -39,10 +40,12 @@ ACT_STAND_INS = {
     "actions/setup-python": "setup-python",
     "actions/cache": "cache",
     "actions/upload-artifact": "upload-artifact",
-    "iterative/setup-cml": "setup-cml",
+    "actions/download-artifact": "download-artifact",
 }
-OFF_HERE = {"CML_POST": "false"}
+STAND_IN_BIN = Path(__file__).resolve().parents[1] / "fixtures" / "bin"
 PROVIDERS = ("github", "gitlab", "jenkins")
+# Variables (not secrets) every CI run here has, e.g. for the S3 test remote.
+CI_VARIABLES = {"AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @dataclass
@@ -53,6 +56,7 @@ class PipelineRun:
     outputs: Path  # where metrics.json and report.md are, if produced
     log: str
     seconds: float
+    cml_calls: str = ""  # what the npx stand-in recorded
 
 
 def fast_venv(path: Path) -> Path:
@@ -66,9 +70,11 @@ def fast_venv(path: Path) -> Path:
 def ci_environment(venv: Path, home: Path) -> dict:
     """The runner's environment: the venv's Python first on PATH, a private HOME."""
     env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
-    tools = [str(venv / "bin"), str(Path(sys.executable).parent), str(ci.NODE_BIN)]
+    tools = [str(STAND_IN_BIN), str(venv / "bin"), str(Path(sys.executable).parent),
+             str(ci.NODE_BIN)]
     env["PATH"] = os.pathsep.join([*tools, env["PATH"]])
     env["HOME"] = str(home)
+    env["CML_CALLS"] = str(home / "cml-calls.txt")
     home.mkdir(parents=True, exist_ok=True)
     return env
 
@@ -82,22 +88,26 @@ def checkout(origin: Path, branch: str, workspace: Path) -> Path:
     return workspace
 
 
-def run_github(workspace: Path, env: dict, branch: str) -> PipelineRun:
+def run_github(workspace: Path, env: dict, branch: str, secrets: dict,
+               fork: bool) -> PipelineRun:
     event = workspace.parent / "pull_request.json"
-    # A pull request from a branch of the same repository (not a fork).
     repository = {"full_name": "example/project"}
+    head = {"full_name": "someone/project-fork"} if fork else repository
     event.write_text(json.dumps({"repository": repository, "pull_request": {
-        "number": 1, "head": {"ref": branch, "repo": repository}, "base": {"ref": "main"}}}))
+        "number": 1, "head": {"ref": branch, "repo": head}, "base": {"ref": "main"}}}))
     artifacts = workspace.parent / "artifacts"
     cache = workspace.parent / "actions-cache"  # kept between runs, like GitHub's cache
     workflow = yaml_load(workspace / ci.GITHUB_WORKFLOWS["pull-request"])
     command = ["act", "pull_request", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
                "-W", ci.GITHUB_WORKFLOWS["pull-request"], "-e", str(event),
                "--env", f"LOCAL_ARTIFACTS_DIR={artifacts}", "--env", f"LOCAL_CACHE_DIR={cache}",
+               "--env", f"CML_CALLS={env['CML_CALLS']}",
                # act names the repository after origin's URL, here a local path.
                "--env", f"GITHUB_REPOSITORY={repository['full_name']}"]
-    for name, value in OFF_HERE.items():
-        command += ["--env", f"{name}={value}"]
+    for name, value in CI_VARIABLES.items():
+        command += ["--var", f"{name}={value}"]
+    for name, value in secrets.items():
+        command += ["--secret", f"{name}={value}"]
     for reference in sorted(uses(workflow)):
         action = reference.split("@")[0]
         if action != "actions/checkout":  # act copies the work tree itself
@@ -108,13 +118,16 @@ def run_github(workspace: Path, env: dict, branch: str) -> PipelineRun:
     return PipelineRun("github", returncode, targets, artifacts / "report", log, seconds)
 
 
-def run_gitlab(workspace: Path, env: dict, branch: str) -> PipelineRun:
+def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
+               fork: bool) -> PipelineRun:
     variables = {"CI_PIPELINE_SOURCE": "merge_request_event",
                  "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
-                 "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, **OFF_HERE}
+                 "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, "CI_MERGE_REQUEST_IID": "1",
+                 "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "8" if fork else "7",
+                 "CML_CALLS": env["CML_CALLS"], **CI_VARIABLES, **secrets}
     command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
                "--no-artifacts-to-source", "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
-               "--ignore-predefined-vars", "CI_PIPELINE_SOURCE"]
+               "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_PROJECT_ID"]
     for name, value in variables.items():
         command += ["--variable", f"{name}={value}"]
     returncode, log, seconds = timed(command, workspace, env)
@@ -130,17 +143,25 @@ def run_gitlab(workspace: Path, env: dict, branch: str) -> PipelineRun:
     return PipelineRun("gitlab", returncode, targets, outputs, log, seconds)
 
 
-def run_jenkins(workspace: Path, env: dict, branch: str) -> PipelineRun:
+def run_jenkins(workspace: Path, env: dict, branch: str, secrets: dict,
+                fork: bool) -> PipelineRun:
     # What a multibranch pipeline sets for a change request build.
-    jenkins_env = {**env, **OFF_HERE, "BRANCH_NAME": "PR-1", "CHANGE_ID": "1",
+    fork_env = {"CHANGE_FORK": "someone"} if fork else {}
+    jenkins_env = {**env, **CI_VARIABLES, **fork_env, "BRANCH_NAME": "PR-1", "CHANGE_ID": "1",
                    "CHANGE_BRANCH": branch, "CHANGE_TARGET": "main",
                    "GIT_URL": subprocess.run(["git", "remote", "get-url", "origin"], cwd=workspace,
                                              capture_output=True, text=True).stdout.strip()}
     # The Jenkinsfile makes .venv with `python3 -m venv`, which keeps an existing
     # one: start it as a fast venv so `make install` needs no downloads.
     fast_venv(workspace / ".venv")
+    return jenkins_pipeline(workspace, "pull-request", jenkins_env, secrets, {"env": fork_env})
+
+
+def jenkins_pipeline(workspace: Path, pipeline: str, environment: dict, credentials: dict,
+                     context: dict | None = None) -> PipelineRun:
     start = time.perf_counter()
-    steps = ci.run_jenkins(workspace, "pull-request", jenkins_env)
+    steps = run_jenkins_steps(workspace, pipeline, environment, credentials=credentials,
+                              context=context)
     seconds = time.perf_counter() - start
     targets = [(target, step.returncode == 0) for step in steps
                for target in ci.make_targets(step.script)]
@@ -149,20 +170,67 @@ def run_jenkins(workspace: Path, env: dict, branch: str) -> PipelineRun:
     return PipelineRun("jenkins", returncode, targets, workspace, log, seconds)
 
 
+@dataclass
+class StepRun:
+    stage: str
+    script: str
+    returncode: int
+    output: str
+
+
+def run_jenkins_steps(workspace: Path, pipeline: str, environment: dict, timeout: int = 900,
+                      credentials: dict | None = None, context: dict | None = None) -> list:
+    """Run the `sh` steps of the stages that run in ``pipeline``, in order, the
+    way a Jenkins agent would: each in a fresh `bash -eo pipefail` in the
+    workspace, with the pipeline's and stage's `environment` and credentials
+    bound: to ``credentials[variable]`` where given, else to a placeholder.
+    ``context`` overrides the build's context (e.g. a fork's CHANGE_FORK).
+    Stops at the first failing step, as Jenkins fails the build there."""
+    credentials = credentials or {}
+    jenkinsfile = workspace / "Jenkinsfile"
+    build_env = {**environment, "WORKSPACE": str(workspace)}
+    parsed = ci.parse_jenkinsfile(jenkinsfile)
+    for name, value in parsed.environment.items():
+        build_env[name] = ci.interpolate(value, build_env)
+    runs = []
+    for stage_path, stage_env, steps in ci.jenkins_stages(jenkinsfile, pipeline, context):
+        env = dict(build_env)
+        for name, value in stage_env.items():
+            if name not in parsed.environment:
+                env[name] = ci.interpolate(value, env)
+        for step in steps:
+            bound = {name: credentials.get(name, "placeholder-credential")
+                     for name in step.credentials}
+            result = subprocess.run(["bash", "-eo", "pipefail", "-c", step.script],
+                                    cwd=workspace, env={**env, **bound}, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    timeout=timeout)
+            runs.append(StepRun(" / ".join(stage_path), step.script, result.returncode,
+                                result.stdout))
+            if result.returncode != 0:
+                return runs
+    return runs
+
+
 RUNNERS = {"github": run_github, "gitlab": run_gitlab, "jenkins": run_jenkins}
 
 
 def run_pull_request(provider: str, origin: Path, branch: str, directory: Path,
-                     venv: Path) -> PipelineRun:
+                     venv: Path, secrets: dict | None = None, fork: bool = False) -> PipelineRun:
     """Run the PR pipeline in ``directory``/workspace, a checkout of ``branch``
     made on the first call; a later call with the same directory is the next
-    run on the same runner (its caches, and Jenkins' workspace, are kept)."""
+    run on the same runner (its caches, and Jenkins' workspace, are kept).
+    ``fork``: the pull request comes from a fork (and gets no secrets)."""
     directory.mkdir(parents=True, exist_ok=True)
     workspace = directory / "workspace"
     if not workspace.exists():
         checkout(origin, branch, workspace)
     env = ci_environment(venv, directory / "home")
-    return RUNNERS[provider](workspace, env, branch)
+    calls = Path(env["CML_CALLS"])
+    calls.unlink(missing_ok=True)
+    run = RUNNERS[provider](workspace, env, branch, secrets or {}, fork)
+    run.cml_calls = calls.read_text() if calls.exists() else ""
+    return run
 
 
 def timed(command, cwd: Path, env: dict, timeout: int = 900):
@@ -182,19 +250,39 @@ def uses(workflow: dict) -> set:
             for step in job["steps"] if "uses" in step}
 
 
-def make_origin(project: Path, venv: Path, home: Path) -> Path:
-    """Give the baked project an origin with `main` as CI left it (pipeline run,
-    lock file and metrics committed) and a `feature` branch that changes a param."""
-    # Main's own CI run, done here as a developer would: from the source tree.
-    env = {**ci_environment(venv, home), "PYTHONPATH": str(project / "src")}
-    identity = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
+IDENTITY = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
+
+
+def own_data_csv(path: Path) -> Path:
+    """A multi-class CSV whose label column is not called `target`."""
+    from sklearn.datasets import load_wine
+    frame = load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def make_origin(project: Path, venv: Path, home: Path, endpoint: str, secrets: dict,
+                csv: Path | None = None, push_only_data: bool = False) -> Path:
+    """Do what the project's README says to train on your own data (``csv``,
+    by default a small multi-class one), with the S3 remote at ``endpoint``:
+    `make use-data`, `make repro`, commit, push the data. Give the project an
+    origin with that `main` and a `feature` branch that changes a param (its
+    author ran the pipeline too). ``push_only_data``: push the CSV alone, so
+    the remote holds no stage output (a benchmark's cold start)."""
+    env = {**ci_environment(venv, home), "PYTHONPATH": str(project / "src"), **secrets}
 
     def sh(*command):
-        subprocess.run(command, cwd=project, env=env, check=True, capture_output=True, text=True)
+        return subprocess.run(command, cwd=project, env=env, check=True, capture_output=True,
+                              text=True).stdout
 
+    # What a user of MinIO or another S3-compatible store commits.
+    sh("python", "-m", "dvc", "remote", "modify", "storage", "endpointurl", endpoint)
+    csv = csv or own_data_csv(home / "wine.csv")
+    sh("make", "use-data", f"CSV={csv}", "TARGET=cultivar")
     sh("make", "repro")
     sh("git", "add", "-A")
-    sh("git", *identity, "commit", "-q", "-m", "Run the pipeline on main")
+    sh("git", *IDENTITY, "commit", "-q", "-m", "Train on our own data")
+    sh("python", "-m", "dvc", "push", *([f"data/raw/{csv.name}.dvc"] if push_only_data else []))
     origin = project.parent / "origin.git"
     sh("git", "init", "-q", "--bare", "-b", "main", str(origin))
     sh("git", "remote", "add", "origin", str(origin))
@@ -202,20 +290,32 @@ def make_origin(project: Path, venv: Path, home: Path) -> Path:
     sh("git", "checkout", "-q", "-b", "feature")
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("n_estimators: 100", "n_estimators: 50"))
-    sh("git", *identity, "commit", "-q", "-am", "Fewer trees")
+    sh("make", "repro")
+    sh("git", *IDENTITY, "commit", "-q", "-am", "Fewer trees")
     sh("git", "push", "-q", "origin", "feature")
     return origin
 
 
-def add_failing_test_branch(project: Path, origin: Path, branch: str = "broken") -> str:
-    """A branch off `feature` with one failing unit test."""
-    identity = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
-    git("checkout", "-q", "-b", branch, "feature", cwd=project)
-    (project / "tests" / "test_injected_failure.py").write_text(
-        '"""Injected by the template tests: CI must go red."""\n\n\n'
-        "def test_injected_failure():\n    assert 1 + 1 == 3\n")
-    git("add", "tests/test_injected_failure.py", cwd=project)
-    git(*identity, "commit", "-q", "-m", "A failing test", cwd=project)
+def add_branch(project: Path, origin: Path, branch: str, files: dict, base="feature") -> str:
+    """A branch off ``base`` that writes ``files`` ({path: text}), pushed to origin."""
+    git("checkout", "-q", "-b", branch, base, cwd=project)
+    for name, text in files.items():
+        (project / name).write_text(text)
+        git("add", name, cwd=project)
+    git(*IDENTITY, "commit", "-q", "-m", f"{branch}: change {', '.join(files)}", cwd=project)
     git("push", "-q", "origin", branch, cwd=project)
     git("checkout", "-q", "feature", cwd=project)
     return branch
+
+
+def run_main(origin: Path, directory: Path, venv: Path, environment: dict,
+             credentials: dict) -> PipelineRun:
+    """The main pipeline, as the Jenkinsfile's `sh` steps on a fresh checkout
+    of main (GitHub's and GitLab's main jobs need a Docker daemon for the image,
+    which this machine lacks; the Makefile targets are the same)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = checkout(origin, "main", directory / "workspace")
+    env = {**ci_environment(venv, directory / "home"), **CI_VARIABLES, **environment,
+           "BRANCH_NAME": "main", "GIT_URL": str(origin)}
+    fast_venv(workspace / ".venv")
+    return jenkins_pipeline(workspace, "main", env, credentials)

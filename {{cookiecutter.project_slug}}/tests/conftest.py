@@ -1,5 +1,4 @@
-"""Shared fixtures: small frames and a throwaway workspace with params.yaml."""
-import shutil
+"""Shared fixtures: small frames and a throwaway workspace with its own params.yaml."""
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +21,22 @@ def make_frame(rows: int = 60, classes: int = 2, seed: int = 0) -> pd.DataFrame:
     })
 
 
+# The tests' own data and split: editing params.yaml's data section for your
+# dataset changes nothing here.
+TEST_DATA = {"raw_path": "data/raw/test.csv", "target": "target", "min_rows": 10}
+TEST_SPLIT = {"test_size": 0.2, "random_state": 42}
+
+
+def params_for_tests() -> dict:
+    """params.yaml with the tests' data and split; every other section as configured."""
+    params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    return {**params, "data": dict(TEST_DATA), "prepare": dict(TEST_SPLIT)}
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
-    """Run a stage in a temp dir holding a copy of params.yaml and a raw CSV."""
-    shutil.copy(PROJECT_ROOT / "params.yaml", tmp_path / "params.yaml")
+    """Run a stage in a temp dir holding the tests' params.yaml."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params_for_tests()))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -52,8 +63,8 @@ def train_in(directory: Path, frame: pd.DataFrame, **sections) -> Path:
     """Run prepare, featurize, train and export on ``frame`` inside ``directory``."""
     from {{ cookiecutter.module_name }} import export, featurize, prepare, train
 
-    shutil.copy(PROJECT_ROOT / "params.yaml", directory / "params.yaml")
-    set_params(directory, data={"min_rows": 10}, **sections)
+    (directory / "params.yaml").write_text(yaml.safe_dump(params_for_tests()))
+    set_params(directory, **sections)
     write_raw(directory, frame)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(directory)

@@ -230,15 +230,50 @@ def test_direction_depends_on_the_metric(metric, base, new, expected):
     assert verdict(metric, base, new) == expected
 
 
-def test_report_post_without_cml_prints_the_command(tmp_path):
-    report = tmp_path / "report.md"
+def make_gate(report) -> subprocess.CompletedProcess:
     # --no-print-directory: under `make test` this is a sub-make, which would
     # otherwise print "Entering directory" lines around the output.
-    command = ["make", "-s", "--no-print-directory", "report-post", "CML_POST=false",
-               f"REPORT={report}"]
-    missing = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert missing.returncode != 0 and "run make report" in missing.stderr
-    report.write_text("# report\n")
-    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == (
-        f"CML_POST=false, would run: cml comment update --target=pr --publish {report}")
+    return subprocess.run(["make", "-s", "--no-print-directory", "gate", f"REPORT={report}"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+
+def test_gate_fails_last_on_what_the_report_recorded(tmp_path, monkeypatch):
+    base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
+    path, _, _ = make_repo(tmp_path, base, new_params=params(max_drop=0.01))
+    monkeypatch.chdir(path)
+    report, gate_file = path / "report.md", path / "report" / "gate-failure.txt"
+    assert "missing: run make report" in make_gate(report).stderr
+    # With a gate file, the report exits 0 so CI can post it; `make gate` fails after.
+    assert main(["--base", "main", "--gate-file", str(gate_file)]) == 0
+    assert "roc_auc got worse by 0.02" in gate_file.read_text()
+    failed = make_gate(report)
+    assert failed.returncode != 0 and "gate: failed: roc_auc got worse" in failed.stderr
+    gate_file.unlink()
+    assert make_gate(report).stdout.strip() == "gate: passed"
+
+
+def test_unavailable_data_gives_no_metrics_and_fails_the_gate(tmp_path, monkeypatch):
+    base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
+    path, _, _ = make_repo(tmp_path, base)
+    monkeypatch.chdir(path)
+    unavailable = path / "build" / "data-unavailable.txt"
+    unavailable.parent.mkdir()
+    unavailable.write_text("The DVC remote could not be read (no credentials).\n")
+    gate_file = path / "report" / "gate-failure.txt"
+    assert main(["--base", "main", "--gate-file", str(gate_file),
+                 "--data-unavailable", str(unavailable)]) == 0
+    report = (path / "report.md").read_text()
+    assert "**Pipeline not reproduced.** The DVC remote could not be read" in report
+    assert "| metric |" not in report and "roc_auc" not in report
+    assert "not reproduced" in gate_file.read_text()
+
+
+def test_plots_link_to_the_ci_artifact_instead_of_being_uploaded(tmp_path, monkeypatch):
+    base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
+    path, _, _ = make_repo(tmp_path, base)
+    monkeypatch.chdir(path)
+    url = "https://ci.example.com/runs/7"
+    assert main(["--base", "main", "--artifact-url", url]) == 0
+    report = (path / "report.md").read_text()
+    assert f"in the [CI artifact]({url})" in report and "![" not in report
+    assert (path / "report" / "roc.png").read_bytes().startswith(PNG_SIGNATURE)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }} import evaluate, featurize, paths, prepare, train
-from {{ cookiecutter.module_name }}.data import DataError
+from {{ cookiecutter.module_name }}.load_data import DataError
 from {{ cookiecutter.module_name }}.featurize import build_featurizer
 from {{ cookiecutter.module_name }}.models import build_classifier
 from {{ cookiecutter.module_name }}.params import ParamsError
@@ -68,7 +68,7 @@ def run_pipeline():
 @pytest.mark.parametrize("classes", [2, 3])
 @pytest.mark.parametrize("family", ["random_forest", "logistic_regression"])
 def test_pipeline_end_to_end(workspace, classes, family):
-    set_params(workspace, data={"min_rows": 10}, train={"model": family})
+    set_params(workspace, train={"model": family})
     write_raw(workspace, make_frame(rows=90, classes=classes))
     run_pipeline()
 
@@ -81,12 +81,11 @@ def test_pipeline_end_to_end(workspace, classes, family):
     schema = json.loads(paths.SCHEMA.read_text())
     assert [feature["name"] for feature in schema["features"]] == ["signal", "noise", "count"]
     assert schema["classes"] == list(range(classes))
-    for plot in (paths.ROC_PLOT, paths.PRECISION_RECALL_PLOT, paths.CONFUSION_PLOT):
-        assert json.loads(plot.read_text())
+    for name, plot in paths.PLOTS.items():
+        assert json.loads(plot.read_text())[name]
 
 
 def test_pipeline_is_deterministic(workspace):
-    set_params(workspace, data={"min_rows": 10})
     write_raw(workspace, make_frame(rows=90))
     run_pipeline()
     first = paths.METRICS.read_bytes()

@@ -13,11 +13,9 @@ from sklearn import metrics
 from sklearn.preprocessing import label_binarize
 
 from {{ cookiecutter.module_name }} import paths
-from {{ cookiecutter.module_name }}.data import split_features
+from {{ cookiecutter.module_name }}.load_data import split_features
 from {{ cookiecutter.module_name }}.params import ParamsError, load_params
 from {{ cookiecutter.module_name }}.stage import run_stage
-
-DECIMALS = 6  # rounding keeps metric files stable and diffs readable
 
 
 def score(labels: np.ndarray, predicted: np.ndarray, probabilities: np.ndarray,
@@ -33,7 +31,7 @@ def score(labels: np.ndarray, predicted: np.ndarray, probabilities: np.ndarray,
         "roc_auc": metrics.roc_auc_score(labels, positive, multi_class="ovr", labels=classes),
         "log_loss": metrics.log_loss(labels, probabilities, labels=classes),
     }
-    return {name: round(float(value), DECIMALS) for name, value in values.items()}
+    return {name: round(float(value), paths.DECIMALS) for name, value in values.items()}
 
 
 def curve_inputs(labels, probabilities, classes):
@@ -44,23 +42,20 @@ def curve_inputs(labels, probabilities, classes):
 
 
 def rounded(values) -> list:
-    return [round(float(value), DECIMALS) for value in values]
+    return [round(float(value), paths.DECIMALS) for value in values]
 
 
 def plot_data(labels, predicted, probabilities, classes) -> dict:
+    """Points of each plot in paths.PLOTS, by plot name."""
     truth, scores = curve_inputs(labels, probabilities, classes)
     fpr, tpr, _ = metrics.roc_curve(truth, scores)
     precision, recall, _ = metrics.precision_recall_curve(truth, scores)
     return {
-        paths.ROC_PLOT: {"roc": [
-            {"fpr": f, "tpr": t} for f, t in zip(rounded(fpr), rounded(tpr))
-        ]},
-        paths.PRECISION_RECALL_PLOT: {"precision_recall": [
+        "roc": [{"fpr": f, "tpr": t} for f, t in zip(rounded(fpr), rounded(tpr))],
+        "precision_recall": [
             {"precision": p, "recall": r} for p, r in zip(rounded(precision), rounded(recall))
-        ]},
-        paths.CONFUSION_PLOT: {"confusion": [
-            {"actual": str(a), "predicted": str(p)} for a, p in zip(labels, predicted)
-        ]},
+        ],
+        "confusion": [{"actual": str(a), "predicted": str(p)} for a, p in zip(labels, predicted)],
     }
 
 
@@ -83,8 +78,8 @@ def main() -> None:
             f"evaluate.primary_metric: {primary!r} is not one of {', '.join(scores)}"
         )
     write_json(paths.METRICS, scores)
-    for path, content in plot_data(labels.to_numpy(), predicted, probabilities, classes).items():
-        write_json(path, content)
+    for name, points in plot_data(labels.to_numpy(), predicted, probabilities, classes).items():
+        write_json(paths.PLOTS[name], {name: points})
     print(f"evaluate: {primary} = {scores[primary]}")
 
 

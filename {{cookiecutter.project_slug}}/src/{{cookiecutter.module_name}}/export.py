@@ -25,9 +25,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.module_name }} import paths
-from {{ cookiecutter.module_name }}.params import ParamsError, load_params
+from {{ cookiecutter.module_name }}.params import load_params
 from {{ cookiecutter.module_name }}.schema import read_schema
-from {{ cookiecutter.module_name }}.stage import run_stage
+from {{ cookiecutter.module_name }}.stage import UserError, run_stage
 
 INPUT_NAME = "features"
 # Pinned so the same onnx/onnxruntime versions always give the same graph.
@@ -35,7 +35,7 @@ TARGET_OPSET = {"": 18, "ai.onnx.ml": 3}
 PROBABILITY_TOLERANCE = 1e-5
 
 
-class ExportError(ParamsError):
+class ExportError(UserError):
     """The ONNX model would not predict what the scikit-learn model predicts.
 
     A user error (exit code 2, no traceback): the fix is another model or

@@ -1,6 +1,6 @@
-"""Stage 2: fit the feature transformer on the training set only.
+"""Stage 2: fit the feature transformer (impute, scale) on the training set only.
 
-The fitted transformer becomes the first step of the served model, so serving
+train applies it and makes it the first step of the served model, so serving
 applies exactly the preprocessing that training saw.
 """
 import sys
@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from {{ cookiecutter.module_name }} import paths
-from {{ cookiecutter.module_name }}.data import split_features
+from {{ cookiecutter.module_name }}.load_data import split_features
 from {{ cookiecutter.module_name }}.params import ParamsError, load_params
 from {{ cookiecutter.module_name }}.stage import run_stage
 
@@ -34,15 +34,9 @@ def build_featurizer(impute: str, scale: str) -> Pipeline:
 
 def main() -> None:
     params = load_params()
-    target = params["data"]["target"]
-    train = pd.read_csv(paths.TRAIN_CSV)
-    features, labels = split_features(train, target)
-    featurizer = build_featurizer(**params["featurize"])
-    transformed = featurizer.fit_transform(features)
-    transformed[target] = labels.to_numpy()
-    paths.FEATURES_DIR.mkdir(parents=True, exist_ok=True)
+    features, _ = split_features(pd.read_csv(paths.TRAIN_CSV), params["data"]["target"])
+    featurizer = build_featurizer(**params["featurize"]).fit(features)
     paths.MODELS_DIR.mkdir(parents=True, exist_ok=True)
-    transformed.to_csv(paths.TRAIN_FEATURES, index=False)
     joblib.dump(featurizer, paths.FEATURIZER)
     print(f"featurize: {features.shape[1]} features")
 

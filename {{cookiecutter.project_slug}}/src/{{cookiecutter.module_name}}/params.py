@@ -3,10 +3,12 @@ from pathlib import Path
 
 import yaml
 
+from {{ cookiecutter.module_name }}.stage import UserError
+
 PARAMS_FILE = Path("params.yaml")
 
 
-class ParamsError(ValueError):
+class ParamsError(UserError):
     """params.yaml asks for a setting that does not exist; the message names its key."""
 
 

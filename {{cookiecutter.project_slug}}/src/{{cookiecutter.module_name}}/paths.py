@@ -1,12 +1,16 @@
-"""Files the stages exchange. dvc.yaml declares the same paths as deps/outs."""
+"""Files the stages exchange, named once.
+
+dvc.yaml must spell the same paths out as deps and outs, and the Dockerfile and
+.dockerignore copy the served ones: tests/test_pipeline_files.py keeps them equal.
+"""
 from pathlib import Path
+
+RAW_DIR = Path("data/raw")
+BUNDLED_CSV = RAW_DIR / "bundled.csv"  # written by the bundled_data stage
 
 PREPARED_DIR = Path("data/prepared")
 TRAIN_CSV = PREPARED_DIR / "train.csv"
 TEST_CSV = PREPARED_DIR / "test.csv"
-
-FEATURES_DIR = Path("data/features")
-TRAIN_FEATURES = FEATURES_DIR / "train.csv"
 
 MODELS_DIR = Path("models")
 FEATURIZER = MODELS_DIR / "featurizer.joblib"
@@ -15,9 +19,20 @@ SCHEMA = MODELS_DIR / "schema.json"
 REFERENCE_PROFILE = MODELS_DIR / "reference_profile.json"
 ONNX_MODEL = MODELS_DIR / "model.onnx"
 ONNX_CHECK = MODELS_DIR / "onnx_check.json"
+# What the serving image holds besides the code.
+SERVED = (ONNX_MODEL, SCHEMA, REFERENCE_PROFILE)
 
 METRICS = Path("metrics.json")
 PLOTS_DIR = Path("plots")
-ROC_PLOT = PLOTS_DIR / "roc.json"
-PRECISION_RECALL_PLOT = PLOTS_DIR / "precision_recall.json"
-CONFUSION_PLOT = PLOTS_DIR / "confusion.json"
+# Plot name -> file; each file holds {name: [points]} (see evaluate.plot_data).
+PLOTS = {
+    "roc": PLOTS_DIR / "roc.json",
+    "precision_recall": PLOTS_DIR / "precision_recall.json",
+    "confusion": PLOTS_DIR / "confusion.json",
+}
+# Metrics and plot values are rounded to this many decimals: stable files, readable diffs.
+DECIMALS = 6
+
+# Outputs DVC caches, so `dvc checkout` or `dvc repro` restores them (make clean).
+CACHED_OUTPUTS = (PREPARED_DIR, FEATURIZER, MODEL, SCHEMA, REFERENCE_PROFILE,
+                  ONNX_MODEL, ONNX_CHECK)

@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from {{ cookiecutter.module_name }} import paths
-from {{ cookiecutter.module_name }}.data import DataError, load_table
+from {{ cookiecutter.module_name }}.load_data import DataError, load_table
 from {{ cookiecutter.module_name }}.params import load_params
 from {{ cookiecutter.module_name }}.stage import run_stage
 

@@ -1,4 +1,4 @@
-"""Stage 3: fit the classifier and save it together with its featurizer."""
+"""Stage 3: fit the classifier on the featurized training set; save both as one model."""
 import sys
 
 import joblib
@@ -6,8 +6,8 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.module_name }} import paths
-from {{ cookiecutter.module_name }}.data import split_features
 from {{ cookiecutter.module_name }}.drift import build_profile, write_profile
+from {{ cookiecutter.module_name }}.load_data import split_features
 from {{ cookiecutter.module_name }}.models import build_classifier
 from {{ cookiecutter.module_name }}.params import load_params
 from {{ cookiecutter.module_name }}.schema import describe_inputs, write_schema
@@ -16,18 +16,17 @@ from {{ cookiecutter.module_name }}.stage import run_stage
 
 def main() -> None:
     params = load_params()
-    target = params["data"]["target"]
-    features, labels = split_features(pd.read_csv(paths.TRAIN_FEATURES), target)
+    features, labels = split_features(pd.read_csv(paths.TRAIN_CSV), params["data"]["target"])
+    featurizer = joblib.load(paths.FEATURIZER)
     classifier = build_classifier(params["train"])
-    classifier.fit(features, labels)
+    classifier.fit(featurizer.transform(features), labels)
     # One artifact holds featurizer + classifier: it takes raw rows as input.
-    model = Pipeline([("featurize", joblib.load(paths.FEATURIZER)), ("classify", classifier)])
-    raw_features, raw_labels = split_features(pd.read_csv(paths.TRAIN_CSV), target)
+    model = Pipeline([("featurize", featurizer), ("classify", classifier)])
     paths.MODELS_DIR.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, paths.MODEL)
-    write_schema(describe_inputs(raw_features, raw_labels), paths.SCHEMA)
+    write_schema(describe_inputs(features, labels), paths.SCHEMA)
     # What serving compares live inputs with to measure drift.
-    write_profile(build_profile(raw_features), paths.REFERENCE_PROFILE)
+    write_profile(build_profile(features), paths.REFERENCE_PROFILE)
     print(f"train: {params['train']['model']} on {len(labels)} rows")
 
 

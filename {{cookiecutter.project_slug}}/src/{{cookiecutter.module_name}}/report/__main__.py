@@ -1,6 +1,12 @@
-"""make report: write report.md and its PNGs; exit 1 if the gate fails, 2 on errors.
+"""make report: write report.md and its PNGs; exit 2 on errors.
 
-    python -m {{ cookiecutter.module_name }}.report --base main --output report.md
+    python -m {{ cookiecutter.module_name }}.report --base main --output report.md \\
+        --gate-file report/gate-failure.txt
+
+The report is always written when it can be made honestly. A crossed
+regression gate, or a pipeline that could not run because its data was
+unavailable, is written to the gate file, for `make gate` to fail on after
+CI has posted the report.
 """
 import argparse
 import sys
@@ -33,7 +39,8 @@ def draw_plots(base_rev: str, base, new, image_dir: Path) -> dict:
     return drawn
 
 
-def build(base_rev: str, output: Path) -> int:
+def build(base_rev: str, output: Path, artifact_url: str | None) -> str | None:
+    """Write the report; return the gate failure, if any."""
     new = load_workspace()
     base = load_base(base_rev)
     gate = Gate.from_params(new.params)
@@ -42,26 +49,49 @@ def build(base_rev: str, output: Path) -> int:
     failure = gate.failure(base.metrics, new.metrics)
     # Images sit next to the report: report.md -> report/roc.png
     drawn = draw_plots(base_rev, base, new, output.with_suffix(""))
-    output.write_text(markdown.render(base_rev, base, new, gate, failure, drawn), encoding="utf-8")
+    text = markdown.render(base_rev, base, new, gate, failure, drawn, artifact_url)
+    output.write_text(text, encoding="utf-8")
     print(f"report: wrote {output} and {len(drawn)} images in {output.with_suffix('')}/")
-    if failure:
-        print(f"report: gate failed: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return failure
+
+
+def build_not_reproduced(output: Path, reason: str) -> str:
+    """The pipeline did not run (its data was unavailable): say so, fail the gate."""
+    output.write_text(markdown.not_reproduced(reason), encoding="utf-8")
+    print(f"report: wrote {output}: the pipeline was not reproduced")
+    return f"the pipeline was not reproduced: {reason}"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="main", help="git revision to compare with")
     parser.add_argument("--output", default="report.md", type=Path, help="Markdown file to write")
+    parser.add_argument("--gate-file", type=Path, help="where to write a gate failure")
+    parser.add_argument("--data-unavailable", type=Path,
+                        help="written by make pull when the pipeline's data could not be read")
+    parser.add_argument("--artifact-url",
+                        help="link plots to this CI artifact instead of embedding them")
     args = parser.parse_args(argv)
+    if args.gate_file:
+        args.gate_file.unlink(missing_ok=True)
     try:
-        return build(args.base, args.output)
+        if args.data_unavailable and args.data_unavailable.exists():
+            reason = args.data_unavailable.read_text(encoding="utf-8").strip()
+            failure = build_not_reproduced(args.output, reason)
+        else:
+            failure = build(args.base, args.output, args.artifact_url)
     except ReportError as error:
         # A stale report must never be posted as if it were this run's.
         args.output.unlink(missing_ok=True)
         print(f"report: error: {error}", file=sys.stderr)
         return 2
+    if failure:
+        print(f"report: gate failed: {failure}", file=sys.stderr)
+        if args.gate_file is None:
+            return 1
+        args.gate_file.parent.mkdir(parents=True, exist_ok=True)
+        args.gate_file.write_text(failure + "\n", encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":

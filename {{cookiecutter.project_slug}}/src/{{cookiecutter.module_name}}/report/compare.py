@@ -2,9 +2,9 @@
 from dataclasses import dataclass
 from typing import Optional
 
+from {{ cookiecutter.module_name }}.paths import DECIMALS
 from {{ cookiecutter.module_name }}.report import ReportError
 
-DECIMALS = 6  # metrics are written rounded to 6 decimals (evaluate.py)
 # Metrics where a smaller value is the better model; every other metric is a score.
 LOWER_IS_BETTER_WORDS = ("loss", "error")
 

@@ -86,9 +86,15 @@ def bold_if(name: str, primary: str) -> str:
     return f"**{name}** (primary)" if name == primary else name
 
 
-def plots_section(images: dict, base_rev: str, first_run: bool) -> list:
+def plots_section(images: dict, base_rev: str, first_run: bool, artifact_url=None) -> list:
     sides = "workspace only: the base has no plots yet" if first_run else \
         f"left `{base_rev}`, right workspace"
+    if artifact_url:
+        # The comment cannot carry the images without uploading them to a
+        # third party: they stay in the CI run's artifact.
+        names = ", ".join(f"`{path}`" for path in images.values())
+        return ["## Plots", "", f"{', '.join(images)}: {names} in the "
+                f"[CI artifact]({artifact_url}) (each image shows {sides}).", ""]
     lines = ["## Plots", "", f"Each image shows {sides}.", ""]
     for title, relative_path in images.items():
         lines += [f"### {title}", "", f"![{title}]({relative_path})", ""]
@@ -104,12 +110,22 @@ def gate_line(gate, failure) -> list:
             "(report.max_drop).", ""]
 
 
-def render(base_rev: str, base, new, gate, failure, images: dict) -> str:
+def render(base_rev: str, base, new, gate, failure, images: dict, artifact_url=None) -> str:
     metric = gate.metric
     lines = header(base_rev, base, new)
     lines += [primary_line(base_rev, metric, base, new), ""]
     lines += gate_line(gate, failure)
     lines += params_section(base_rev, base, new)
     lines += metrics_section(base_rev, metric, base, new)
-    lines += plots_section(images, base_rev, first_run=base.metrics is None)
+    lines += plots_section(images, base_rev, base.metrics is None, artifact_url)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def not_reproduced(reason: str) -> str:
+    """The report when the pipeline could not run: never metrics from other data."""
+    return "\n".join([
+        "# Model report: pipeline not reproduced", "",
+        f"**Pipeline not reproduced.** {reason}", "",
+        "Lint and tests ran and passed; no params, metrics or plots are reported, "
+        "because they could only come from data other than this project's.", "",
+    ])

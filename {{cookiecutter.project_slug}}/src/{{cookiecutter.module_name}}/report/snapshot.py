@@ -11,11 +11,7 @@ from {{ cookiecutter.module_name }}.report import ReportError, git
 from {{ cookiecutter.module_name }}.report.compare import flatten
 from {{ cookiecutter.module_name }}.params import PARAMS_FILE
 
-PLOT_FILES = {
-    "roc": paths.ROC_PLOT,
-    "precision_recall": paths.PRECISION_RECALL_PLOT,
-    "confusion": paths.CONFUSION_PLOT,
-}
+PLOT_FILES = paths.PLOTS
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from {{ cookiecutter.module_name }}.stage import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError):
     """The data breaks a rule the pipeline relies on."""
 
 
@@ -19,11 +21,11 @@ def first_line(mask: pd.Series) -> int:
     return int(np.flatnonzero(mask.to_numpy())[0]) + 2
 
 
-def check_target(frame: pd.DataFrame, path: Path, target: str) -> None:
+def check_target(frame: pd.DataFrame, path: Path, target: str, setting: str) -> None:
     if target not in frame.columns:
         raise DataError(
             f"{path}: column '{target}': target column not found "
-            f"(columns: {', '.join(map(str, frame.columns))}); set data.target in params.yaml"
+            f"(columns: {', '.join(map(str, frame.columns))}); set {setting}"
         )
     missing = frame[target].isna()
     if missing.any():
@@ -58,16 +60,24 @@ def check_feature(frame: pd.DataFrame, path: Path, column: str) -> None:
         raise DataError(f"{path}: column '{column}': infinite value at line {first_line(infinite)}")
 
 
-def load_table(path, target: str, min_rows: int) -> pd.DataFrame:
-    """Read ``path`` and validate it; raise DataError on the first broken rule."""
+PARAMS_SETTINGS = ("data.raw_path in params.yaml", "data.target in params.yaml")
+
+
+def load_table(path, target: str, min_rows: int,
+               settings: tuple = PARAMS_SETTINGS) -> pd.DataFrame:
+    """Read ``path`` and validate it; raise DataError on the first broken rule.
+
+    ``settings`` name where the path and the target come from, for the messages.
+    """
+    path_setting, target_setting = settings
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found; check data.raw_path in params.yaml")
+        raise DataError(f"{path}: file not found; check {path_setting}")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV file ({error})") from error
-    check_target(frame, path, target)
+    check_target(frame, path, target, target_setting)
     features = [column for column in frame.columns if column != target]
     if not features:
         raise DataError(f"{path}: no feature columns besides the target '{target}'")

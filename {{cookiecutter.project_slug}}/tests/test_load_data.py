@@ -1,7 +1,7 @@
 """Bad data must stop the first stage with the file, column and rule named."""
 import pytest
 
-from {{ cookiecutter.module_name }}.data import DataError, load_table
+from {{ cookiecutter.module_name }}.load_data import DataError, load_table
 from conftest import make_frame
 
 
