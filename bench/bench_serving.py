@@ -192,8 +192,8 @@ def post(url: str, body: bytes) -> int:
         return response.status
 
 
-def process_tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants."""
+def process_tree(pid: int) -> list:
+    """``pid`` and all its descendants."""
     children = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -201,17 +201,37 @@ def process_tree_rss(pid: int) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
         todo += children.get(current, [])
+        tree.append(current)
+    return tree
+
+
+def process_tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    total = 0
+    for member in process_tree(pid):
         try:
-            status = Path(f"/proc/{current}/status").read_text()
+            match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{member}/status").read_text())
         except OSError:
             continue
-        match = re.search(r"VmRSS:\s+(\d+) kB", status)
         total += int(match.group(1)) * 1024 if match else 0
     return total
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) ``pid`` and its descendants have used. On a
+    shared machine this per-request cost is steadier than requests/s."""
+    ticks = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Server:
@@ -244,13 +264,16 @@ class Server:
             self.process.wait()
 
 
-def wrk(url: str, body: Path, connections: int, duration: int, script: Path) -> dict:
+def wrk(url: str, body: Path, connections: int, duration: int, script: Path,
+        server_pid: int = None) -> dict:
     env = {**os.environ, "BENCH_BODY": str(body)}
     subprocess.run(["wrk", "-t1", "-c1", "-d1s", "-s", str(script), url],  # warm-up
                    env=env, check=True, capture_output=True)
+    cpu_before = process_tree_cpu(server_pid) if server_pid else 0
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
         env=env, check=True, capture_output=True, text=True).stdout
+    cpu = process_tree_cpu(server_pid) - cpu_before if server_pid else 0
     if "Non-2xx" in output:
         raise RuntimeError(f"non-2xx answers under load:\n{output}")
 
@@ -258,8 +281,9 @@ def wrk(url: str, body: Path, connections: int, duration: int, script: Path) -> 
         value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
         return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "p50_ms": latency(50), "p99_ms": latency(99)}
+            "p50_ms": latency(50), "p99_ms": latency(99), "cpu_us": cpu / requests * 1e6}
 
 
 def interleaved_load(servers: dict, formats: dict, bodies: dict, rounds: int, duration: int,
@@ -277,14 +301,17 @@ def interleaved_load(servers: dict, formats: dict, bodies: dict, rounds: int, du
                 for name in names[shift:] + names[:shift]:
                     runs[name].setdefault(case, []).append(wrk(
                         servers[name].predict_url, bodies[formats[name], rows], connections,
-                        duration, script))
+                        duration, script, servers[name].process.pid))
     return {name: {case: median_run(case_runs) for case, case_runs in cases.items()}
             for name, cases in runs.items()}
 
 
 def median_run(case_runs: list) -> dict:
-    ordered = sorted(case_runs, key=lambda run: run["rps"])
-    return {**ordered[len(ordered) // 2], "all_rps": [run["rps"] for run in case_runs]}
+    def median(key):
+        return sorted(run[key] for run in case_runs)[len(case_runs) // 2]
+
+    return {"rps": median("rps"), "p50_ms": median("p50_ms"), "p99_ms": median("p99_ms"),
+            "cpu_us": median("cpu_us"), "all_rps": [run["rps"] for run in case_runs]}
 
 
 def peak_rss_under_huge_headers(server: "Server", clients: int = 3, size: int = 64 * 2**20):
@@ -433,10 +460,17 @@ def report(results: dict) -> str:
                   f"{rps('ours') / fastest_peer:.1f}x (target >= 5); ours / floor "
                   f"{rps('ours') / rps('floor'):.2f} (target >= 0.7); V2 / predict "
                   f"{rps('ours-v2') / rps('ours'):.2f} (target >= 0.85)"]
+    lines += ["", "server CPU per request, us (the ratio a busy machine distorts least)",
+              f"{'server':<{width}}" + "".join(f"{case:>18}" for case in cases)]
+    for name in servers:
+        lines.append(f"{TITLES[name]:<{width}}" + "".join(
+            f"{load['cpu_us']:>18.0f}" for load in results[name]["load"].values()))
     if "baseline" in results:
-        worst = min(mine["rps"] / before["rps"] for mine, before in zip(
-            results["ours"]["load"].values(), results["baseline"]["load"].values()))
-        lines.append(f"ours / ours @ REF, worst case: {worst:.3f} (target >= 0.95)")
+        pairs = list(zip(results["ours"]["load"].values(), results["baseline"]["load"].values()))
+        worst = min(mine["rps"] / before["rps"] for mine, before in pairs)
+        costliest = max(mine["cpu_us"] / before["cpu_us"] for mine, before in pairs)
+        lines.append(f"ours vs ours @ REF, worst case: {worst:.3f}x the req/s, "
+                     f"{costliest:.3f}x the CPU per request (target: >= 0.95x, <= 1.05x)")
     for name, memory in results.get("header_memory", {}).items():
         lines.append(f"{TITLES[name]}: peak RSS {memory['before_mb']:.0f} MB, after three "
                      f"concurrent 64 MB headers {memory['after_mb']:.0f} MB")
