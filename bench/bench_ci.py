@@ -94,8 +94,7 @@ def main() -> int:
                                     extra_context={"dvc_remote": "s3",
                                                    "dvc_remote_url": f"s3://{BUCKET}/bench"}))
         csv = synthetic_csv(root / "data.csv", args.rows)
-        origin = make_origin(project, venv, root / "home", endpoint, s3.CREDENTIALS, csv,
-                             push_only_data=True)
+        origin = make_origin(project, venv, root / "home", endpoint, s3.CREDENTIALS, csv)
         add_branch(project, origin, "readme", {"README.md": "# Bench\n"}, base="main")
         medians = {}
         cold = [timed("jenkins", origin, "feature", root, venv, "cold", i)

@@ -24,13 +24,16 @@ COMBINATIONS = {
     },
     "jenkins-azure-no-git": {
         "ci_provider": "jenkins", "dvc_remote": "azure", "git_init": "no",
-        "project_name": "Wine Quality", "dataset": "wine",
+        # A name with accents: its slug and module come from slugify.
+        "project_name": "Détection de Fraude 2", "dataset": "wine",
     },
     "github-ssh-config-repo": {
         "python_version": "3.12", "ci_provider": "github", "dvc_remote": "ssh",
         "dataset": "iris", "model": "logistic_regression",
         "gitops_repo_url": "https://git.example.com/platform/deployments.git",
         "production_sync": "auto",
+        # 60 characters with quotes and punctuation: the longest slug (52) and module (30).
+        "project_name": 'Customer "Lifetime Value" Forecasting: Retail & Europe (#22)',
     },
 }
 

@@ -47,6 +47,16 @@ def tools() -> ContainerTools:
     return container_tools
 
 
+@pytest.fixture(scope="session")
+def serving_image(tools, tmp_path_factory):
+    """The default project's serving image, built once by its own `make image`
+    for the GitOps loop tests, which re-tag it per release."""
+    reference = "localhost/gitops-loop-serving:build"
+    make_serving_image(tools, bake(tmp_path_factory.mktemp("serving")), reference)
+    yield reference
+    tools.remove_image(reference)
+
+
 def bake(output_dir: Path, **answers) -> Path:
     """Generate a project with the default answers overridden by ``answers``."""
     return Path(cookiecutter(

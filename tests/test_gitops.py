@@ -3,7 +3,12 @@ machine allows: every overlay renders with `kubectl kustomize` and passes
 `kubernetes-validate --strict` for Kubernetes 1.30; every Argo CD object passes
 Argo CD's CRD schema; and the pieces agree with each other and with the rest of
 the project (labels/selectors, ports, probe routes, the image CI pushes, the
-Application paths and namespaces). Broken manifests must fail these checks."""
+Application paths and namespaces). The cluster-side fences are checked as
+rules: the AppProject admits exactly the kinds the overlays render and only
+the two managed Namespaces; those namespaces enforce Pod Security
+`restricted`, which the pod meets; the NetworkPolicies, read with Kubernetes'
+semantics, admit only Prometheus and the ingress controller on the API port.
+Broken manifests must fail these checks."""
 import ast
 import json
 import os
@@ -17,7 +22,9 @@ import yaml
 from conftest import BIN_DIR, TEMPLATE_ROOT, bake
 
 ENVIRONMENTS = ("staging", "production")
-KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+         "NetworkPolicy"}
+MANY = {"NetworkPolicy"}  # kinds the base has several of: by_kind lists them
 NODE_MODULES = TEMPLATE_ROOT / "build" / "node" / "node_modules"
 ARGOCD_VALIDATOR = TEMPLATE_ROOT / "tests" / "support" / "validate_argocd.cjs"
 
@@ -67,6 +74,9 @@ def argocd_errors(objects: list) -> list:
 def by_kind(objects: list) -> dict:
     kinds = {}
     for obj in objects:
+        if obj["kind"] in MANY:
+            kinds.setdefault(obj["kind"], []).append(obj)
+            continue
         assert obj["kind"] not in kinds, f"two {obj['kind']} objects"
         kinds[obj["kind"]] = obj
     return kinds
@@ -90,6 +100,15 @@ def consistency_problems(objects: list) -> list:
     selects_pods("Deployment", deployment["spec"]["selector"]["matchLabels"])
     selects_pods("Service", service["spec"]["selector"])
     selects_pods("PodDisruptionBudget", pdb["spec"]["selector"]["matchLabels"])
+    for policy in kinds["NetworkPolicy"]:
+        selector = policy["spec"]["podSelector"].get("matchLabels")
+        if selector:  # the default-deny policy selects every pod with {}
+            selects_pods(f"NetworkPolicy {policy['metadata']['name']}", selector)
+        for rule in policy["spec"].get("ingress", []):
+            for port in rule.get("ports", []):
+                if port["port"] not in ports and port["port"] not in ports.values():
+                    problems.append(f"NetworkPolicy port {port['port']!r} is no container "
+                                    f"port (ports: {ports})")
     for port in service["spec"]["ports"]:
         if port["targetPort"] not in ports and port["targetPort"] not in ports.values():
             problems.append(f"Service targetPort {port['targetPort']!r} is no container port "
@@ -108,6 +127,117 @@ def consistency_problems(objects: list) -> list:
     if len(namespaces) != 1 or None in namespaces:
         problems.append(f"objects disagree on namespace: {namespaces}")
     return problems
+
+
+# --- cluster-side fences, read with Kubernetes' own rules ------------------
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                      "persistentVolumeClaim", "projected", "secret"}
+
+
+def pod_security_problems(pod: dict) -> list:
+    """Where a pod spec breaks the Pod Security Standards' `restricted` profile
+    (which includes `baseline`), for every field such a pod spec can set."""
+    problems = [f"{field} is set" for field in ("hostNetwork", "hostPID", "hostIPC")
+                if pod.get(field)]
+    for volume in pod.get("volumes", []):
+        if not set(volume) - {"name"} <= RESTRICTED_VOLUMES:
+            problems.append(f"volume {volume['name']} is not a restricted volume type")
+    pod_context = pod.get("securityContext", {})
+    for container in pod["containers"] + pod.get("initContainers", []):
+        context, name = container.get("securityContext", {}), container["name"]
+
+        def setting(key):  # a container setting overrides the pod's
+            return context.get(key, pod_context.get(key))
+
+        if context.get("privileged"):
+            problems.append(f"{name}: privileged")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}: allowPrivilegeEscalation must be false")
+        if setting("runAsNonRoot") is not True or setting("runAsUser") == 0:
+            problems.append(f"{name}: must run as non-root")
+        if (setting("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{name}: seccompProfile must be RuntimeDefault or Localhost")
+        capabilities = context.get("capabilities", {})
+        if "ALL" not in capabilities.get("drop", []):
+            problems.append(f"{name}: capabilities must drop ALL")
+        if set(capabilities.get("add", [])) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{name}: adds capabilities {capabilities['add']}")
+        if any(port.get("hostPort") for port in container.get("ports", [])):
+            problems.append(f"{name}: uses a hostPort")
+    return problems
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """A label selector ({} selects everything); only matchLabels is used here."""
+    assert set(selector) <= {"matchLabels"}, f"selector not understood here: {selector}"
+    return all(labels.get(key) == value for key, value in selector.get("matchLabels", {}).items())
+
+
+def admits_ingress(policies: list, pod_labels: dict, port: tuple, source: tuple) -> bool:
+    """NetworkPolicy semantics: may a pod ``source`` = (namespace, labels) reach
+    the pod with ``pod_labels`` on ``port`` = (name, number)? Not selected by any
+    ingress policy: yes. Selected: only if some rule of some policy admits it."""
+    namespace, source_labels = source
+    selecting = [policy for policy in policies
+                 if selects(policy["spec"]["podSelector"], pod_labels)
+                 and "Ingress" in policy["spec"].get("policyTypes", ["Ingress"])]
+    if not selecting:
+        return True
+
+    def peer_admits(peer, policy_namespace):
+        if "ipBlock" in peer:
+            return False  # addresses, not pods: no pod source matches
+        namespace_ok = (selects(peer["namespaceSelector"],
+                                {"kubernetes.io/metadata.name": namespace})
+                        if "namespaceSelector" in peer else namespace == policy_namespace)
+        return namespace_ok and selects(peer.get("podSelector", {}), source_labels)
+
+    for policy in selecting:
+        for rule in policy["spec"].get("ingress", []):
+            peers, ports = rule.get("from") or [], rule.get("ports") or []
+            if ((not peers or any(peer_admits(peer, policy["metadata"]["namespace"])
+                                  for peer in peers))
+                    and (not ports or any(entry["port"] in port
+                                          and entry.get("protocol", "TCP") == "TCP"
+                                          for entry in ports))):
+                return True
+    return False
+
+
+PROMETHEUS = ("monitoring", {"app.kubernetes.io/name": "prometheus"})
+INGRESS_CONTROLLER = ("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
+
+
+def exposure_problems(objects: list) -> list:
+    """Who can reach the API, and may the API reach out? Only Prometheus and the
+    ingress controller (the labels networkpolicy-api.yaml documents), on port http."""
+    kinds = by_kind(objects)
+    policies = kinds.get("NetworkPolicy", [])
+    pod = kinds["Deployment"]["spec"]["template"]
+    labels, namespace = pod["metadata"]["labels"], kinds["Deployment"]["metadata"]["namespace"]
+    http = next((port["name"], port["containerPort"])
+                for port in pod["spec"]["containers"][0]["ports"] if port["name"] == "http")
+    expected = [  # (source, port, admitted?)
+        (PROMETHEUS, http, True),
+        (INGRESS_CONTROLLER, http, True),
+        (PROMETHEUS, ("debug", 5678), False),
+        (("monitoring", {"app.kubernetes.io/name": "grafana"}), http, False),
+        (("default", {"app.kubernetes.io/name": "prometheus"}), http, False),
+        ((namespace, {"app.kubernetes.io/name": "other"}), http, False),
+        (("ingress-nginx", {"app.kubernetes.io/name": "other"}), http, False),
+    ]
+    problems = [f"{source} on port {port}: {'refused' if admit else 'admitted'}"
+                for source, port, admit in expected
+                if admits_ingress(policies, labels, port, source) != admit]
+    egress = [policy for policy in policies if selects(policy["spec"]["podSelector"], labels)
+              and "Egress" in policy["spec"].get("policyTypes", [])]
+    if not egress or any(policy["spec"].get("egress") for policy in egress):
+        problems.append("egress from the API is not denied")
+    return problems
+
+
+def api_group(obj: dict) -> str:
+    return obj["apiVersion"].rpartition("/")[0]  # "apps/v1" -> "apps", "v1" -> ""
 
 
 def make_variable(project: Path, name: str) -> str:
@@ -160,7 +290,7 @@ def test_overlay_renders_and_passes_strict_validation(variant, env):
     assert {obj["kind"] for obj in objects} == KINDS
     result = kubernetes_validate(objects)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("passed for resource") == len(KINDS)
+    assert result.stdout.count("passed for resource") == len(objects)
     assert consistency_problems(objects) == []
     namespace = f"{answers.get('k8s_namespace', 'tumor-classifier')}-{env}"
     assert {obj["metadata"]["namespace"] for obj in objects} == {namespace}
@@ -266,6 +396,40 @@ def test_applications_point_at_overlays_that_render(variant):
         assert "automated" not in production
 
 
+def test_appproject_admits_exactly_what_the_overlays_render(variant):
+    answers, project = variant
+    (appproject,) = [obj for obj in argocd_objects(project) if obj["kind"] == "AppProject"]
+    namespace = answers.get("k8s_namespace", "tumor-classifier")
+    # Namespace by name: only the two the Applications create.
+    assert appproject["spec"]["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace", "name": f"{namespace}-{env}"} for env in ENVIRONMENTS]
+    allowed = {(item["group"], item["kind"])
+               for item in appproject["spec"]["namespaceResourceWhitelist"]}
+    for env in ENVIRONMENTS:
+        rendered = {(api_group(obj), obj["kind"])
+                    for obj in render(project / "deploy" / "overlays" / env)}
+        assert rendered == allowed  # nothing fails to sync, nothing extra is allowed
+
+
+def test_managed_namespaces_enforce_pod_security_restricted(variant):
+    _, project = variant
+    for application in (obj for obj in argocd_objects(project) if obj["kind"] == "Application"):
+        sync = application["spec"]["syncPolicy"]
+        assert "CreateNamespace=true" in sync["syncOptions"]  # or the labels are never set
+        labels = sync["managedNamespaceMetadata"]["labels"]
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        rendered = by_kind(render(project / application["spec"]["source"]["path"]))
+        # Admission would refuse the pod otherwise: the namespace and pod must agree.
+        assert pod_security_problems(rendered["Deployment"]["spec"]["template"]["spec"]) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_prometheus_and_the_ingress_reach_the_api(defaults, env):
+    objects = render(defaults / "deploy" / "overlays" / env)
+    assert exposure_problems(objects) == []
+
+
 # --- broken manifests must fail -------------------------------------------
 def broken_copy(project: Path, tmp_path: Path, file: str, old: str, new: str) -> Path:
     """A copy of deploy/ with one text replacement in ``file``."""
@@ -308,6 +472,35 @@ def test_unknown_field_fails_strict_validation(defaults, tmp_path):
     result = kubernetes_validate(render(deploy / "overlays" / "staging"))
     assert result.returncode != 0
     assert "externalPort" in result.stdout + result.stderr
+
+
+def test_privilege_escalation_breaks_pod_security(defaults, tmp_path):
+    deploy = broken_copy(defaults, tmp_path, "base/deployment.yaml",
+                         "            allowPrivilegeEscalation: false\n", "")
+    pod = by_kind(render(deploy / "overlays" / "staging"))["Deployment"]["spec"]["template"]
+    assert pod_security_problems(pod["spec"]) == [
+        "serving: allowPrivilegeEscalation must be false"]
+
+
+def test_a_split_network_peer_is_caught(defaults, tmp_path):
+    # Two list items instead of one peer with two selectors: every pod in
+    # `monitoring` could then reach the API.
+    deploy = broken_copy(defaults, tmp_path, "base/networkpolicy-api.yaml",
+                         "              kubernetes.io/metadata.name: monitoring\n"
+                         "          podSelector:",
+                         "              kubernetes.io/metadata.name: monitoring\n"
+                         "        - podSelector:")
+    problems = exposure_problems(render(deploy / "overlays" / "staging"))
+    assert problems == ["('monitoring', {'app.kubernetes.io/name': 'grafana'}) on port "
+                        "('http', 8000): admitted"]
+
+
+def test_without_network_policies_everything_is_exposed(defaults, tmp_path):
+    deploy = broken_copy(defaults, tmp_path, "base/kustomization.yaml",
+                         "  - networkpolicy-deny-all.yaml\n  - networkpolicy-api.yaml\n", "")
+    problems = exposure_problems(render(deploy / "overlays" / "staging"))
+    assert "egress from the API is not denied" in problems
+    assert len(problems) == 6  # the five sources to refuse, plus egress
 
 
 def test_broken_argocd_objects_fail_the_crd_schema(defaults):

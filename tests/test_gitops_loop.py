@@ -1,22 +1,21 @@
 """The release loop for real, on 127.0.0.1: `make push deploy` as main-branch CI
 runs it, against a bare git origin and Debian's docker-registry.
 
-The image is the project's serving image, built once per module with its own
+The image is the project's serving image, built once per session with its own
 `make image` (daemonless, podman) and tagged with each run's commit SHA.
 
 A push race is staged with a pre-push hook (enabled for every git command of
 the run through GIT_CONFIG_* variables, so it also fires in the temporary
 checkout `make deploy` makes): on the first push it has another clone push a
-commit to the same branch, so the deploy's own push is rejected and must be
-rebased and retried."""
+commit to the same branch, so the deploy's own push is rejected: it must fetch
+the branch again and re-apply its change on top."""
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import bake, make_serving_image, project_env
+from conftest import bake, project_env
 from support.containers import LocalRegistry
 
 pytestmark = pytest.mark.container
@@ -45,24 +44,6 @@ def sh(command, cwd, env=None):
 def registry(tools):
     with LocalRegistry(tools) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def serving_image(tools, tmp_path_factory):
-    reference = "localhost/gitops-loop-serving:build"
-    make_serving_image(tools, bake(tmp_path_factory.mktemp("serving")), reference)
-    yield reference
-    tools.remove_image(reference)
-
-
-def registry_digest(registry, tag: str) -> str:
-    """The manifest digest the registry serves for REPOSITORY:tag."""
-    request = urllib.request.Request(
-        f"{registry.url}/v2/{REPOSITORY}/manifests/{tag}", method="HEAD",
-        headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
-                           "application/vnd.docker.distribution.manifest.v2+json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.headers["Docker-Content-Digest"]
 
 
 def race_env(tools, tmp_path: Path, origin: Path, project: Path) -> dict:
@@ -138,7 +119,7 @@ def check_loop(ci, env, registry, image, sha, manifests, origin, layout, tmp_pat
     output = make_push_deploy(ci, env)
 
     assert sha in registry.list_tags(REPOSITORY)
-    digest = registry_digest(registry, sha)
+    digest = registry.manifest_digest(REPOSITORY, sha)
     assert (ci / "build" / "pushed-image").read_text().strip() == f"{image}:{sha}@{digest}"
     assert "push to main was rejected" in output  # the staged race happened...
     log = sh(["git", "log", "--format=%s", "main"], manifests).splitlines()

@@ -15,13 +15,16 @@ import tree_sitter_groovy
 import yaml
 from tree_sitter import Language, Parser
 
-PIPELINES = ("pull-request", "main")
+PIPELINES = ("pull-request", "main", "promotion")
+# A stage tag as `make promote` pushes it (GTO: artifact#stage#number).
+PROMOTION_TAG = "model#production#1"
 # Where scripts/install-node-deps.sh (make node-deps) puts the npm tools.
 NODE_BIN = Path(__file__).resolve().parents[2] / "build" / "node" / "node_modules" / ".bin"
 MAKE_CALL = re.compile(r"(?:^|[\s;&|])make\s+([a-z][a-z-]*)")
 
 GITHUB_WORKFLOWS = {"pull-request": ".github/workflows/pull-request.yml",
-                    "main": ".github/workflows/main.yml"}
+                    "main": ".github/workflows/main.yml",
+                    "promotion": ".github/workflows/promote.yml"}
 
 
 def node_tool(name: str) -> str:
@@ -64,6 +67,8 @@ GITLAB_CONTEXT = {
                      "CI_COMMIT_MESSAGE": "Change the model"},
     "main": {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main",
              "CI_COMMIT_BRANCH": "main", "CI_COMMIT_MESSAGE": "Merge the change"},
+    "promotion": {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main",
+                  "CI_COMMIT_TAG": PROMOTION_TAG, "CI_COMMIT_MESSAGE": "Promote the model"},
 }
 GITLAB_KEYWORDS = {"workflow", "stages", "variables", "default", "include", "image",
                    "services", "cache", "before_script", "after_script"}
@@ -142,6 +147,9 @@ JENKINS_CONTEXT = {
                      "env": {}},
     "main": {"branch": "main", "change_request": False, "changelog": "Merge the change",
              "env": {}},
+    # A multibranch tag build: BRANCH_NAME and TAG_NAME are the tag.
+    "promotion": {"branch": PROMOTION_TAG, "tag": PROMOTION_TAG, "change_request": False,
+                  "changelog": "Promote the model", "env": {}},
 }
 # The one form of `expression { }` this reader evaluates: env.NAME == / != null.
 ENV_NULL_TEST = re.compile(r"env\.(\w+)\s*(==|!=)\s*null")
@@ -311,6 +319,15 @@ def _condition(name, call, source: bytes, context: dict) -> bool:
     arguments = _arguments(call)
     if condition == "changeRequest":
         return context["change_request"]
+    if condition == "buildingTag":
+        return context.get("tag") is not None
+    if condition == "tag":
+        text = _text(call, source)
+        pattern = re.search(r"pattern:\s*'([^']*)'", text)
+        if pattern is None or "comparator: 'REGEXP'" not in text:
+            raise JenkinsfileError("when: only `tag pattern: '...', comparator: 'REGEXP'`")
+        return (context.get("tag") is not None
+                and re.fullmatch(pattern.group(1), context["tag"]) is not None)
     if condition == "branch":
         pattern = _string(arguments[0], source)
         return re.fullmatch(pattern.replace("*", ".*"), context["branch"]) is not None

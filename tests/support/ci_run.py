@@ -106,7 +106,8 @@ def run_github(workspace: Path, env: dict, branch: str, secrets: dict,
                "--env", f"GITHUB_REPOSITORY={repository['full_name']}"]
     for name, value in CI_VARIABLES.items():
         command += ["--var", f"{name}={value}"]
-    for name, value in secrets.items():
+    # GitHub gives every run a GITHUB_TOKEN (read-only for a fork).
+    for name, value in {"GITHUB_TOKEN": "github-token-stand-in", **secrets}.items():
         command += ["--secret", f"{name}={value}"]
     for reference in sorted(uses(workflow)):
         action = reference.split("@")[0]
@@ -124,7 +125,9 @@ def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
                  "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
                  "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, "CI_MERGE_REQUEST_IID": "1",
                  "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "8" if fork else "7",
-                 "CML_CALLS": env["CML_CALLS"], **CI_VARIABLES, **secrets}
+                 "CML_CALLS": env["CML_CALLS"], **CI_VARIABLES, **secrets,
+                 # The note token (scoped to the post job's environment on GitLab).
+                 **({} if fork else {"REPO_TOKEN": "gitlab-token-stand-in"})}
     command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
                "--no-artifacts-to-source", "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
                "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_PROJECT_ID"]
@@ -262,13 +265,13 @@ def own_data_csv(path: Path) -> Path:
 
 
 def make_origin(project: Path, venv: Path, home: Path, endpoint: str, secrets: dict,
-                csv: Path | None = None, push_only_data: bool = False) -> Path:
+                csv: Path | None = None) -> Path:
     """Do what the project's README says to train on your own data (``csv``,
     by default a small multi-class one), with the S3 remote at ``endpoint``:
     `make use-data`, `make repro`, commit, push the data. Give the project an
     origin with that `main` and a `feature` branch that changes a param (its
-    author ran the pipeline too). ``push_only_data``: push the CSV alone, so
-    the remote holds no stage output (a benchmark's cold start)."""
+    author ran the pipeline too). As the README says, the author pushes the
+    data alone: main's CI computes and pushes the models and the run-cache."""
     env = {**ci_environment(venv, home), "PYTHONPATH": str(project / "src"), **secrets}
 
     def sh(*command):
@@ -282,7 +285,7 @@ def make_origin(project: Path, venv: Path, home: Path, endpoint: str, secrets: d
     sh("make", "repro")
     sh("git", "add", "-A")
     sh("git", *IDENTITY, "commit", "-q", "-m", "Train on our own data")
-    sh("python", "-m", "dvc", "push", *([f"data/raw/{csv.name}.dvc"] if push_only_data else []))
+    sh("python", "-m", "dvc", "push", f"data/raw/{csv.name}.dvc")
     origin = project.parent / "origin.git"
     sh("git", "init", "-q", "--bare", "-b", "main", str(origin))
     sh("git", "remote", "add", "origin", str(origin))
@@ -319,3 +322,44 @@ def run_main(origin: Path, directory: Path, venv: Path, environment: dict,
            "BRANCH_NAME": "main", "GIT_URL": str(origin)}
     fast_venv(workspace / ".venv")
     return jenkins_pipeline(workspace, "main", env, credentials)
+
+
+def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: Path,
+                  environment: dict) -> PipelineRun:
+    """The pipeline a stage tag starts, in a fresh checkout: main's code (what
+    GitHub's checkout `ref: main` and the GitLab and Jenkins jobs' own
+    `git checkout` of main give), the tag as the CI system passes it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = checkout(origin, "main", directory / "workspace")
+    env = {**ci_environment(venv, directory / "home"), **environment}
+    if provider == "github":
+        event = directory / "push.json"
+        event.write_text(json.dumps({"ref": f"refs/tags/{tag}", "ref_name": tag,
+                                     "repository": {"full_name": "example/project"}}))
+        workflow = yaml_load(workspace / ci.GITHUB_WORKFLOWS["promotion"])
+        command = ["act", "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
+                   "-W", ci.GITHUB_WORKFLOWS["promotion"], "-e", str(event),
+                   "--secret", "GITHUB_TOKEN=github-token-stand-in",
+                   "--env", "GITHUB_REPOSITORY=example/project"]
+        for reference in sorted(uses(workflow)):
+            action = reference.split("@")[0]
+            if action != "actions/checkout":
+                command += ["--local-repository", f"{reference}={FIXTURES / ACT_STAND_INS[action]}"]
+        returncode, log, seconds = timed(command, workspace, env)
+        targets = [(target, outcome == "Success") for outcome, target in
+                   re.findall(r"(Success|Failure) - Main make ([a-z-]+)", log)]
+        return PipelineRun(provider, returncode, targets, workspace, log, seconds)
+    if provider == "gitlab":
+        command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
+                   "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
+                   "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_COMMIT_TAG,CI_COMMIT_BRANCH",
+                   "--variable", "CI_PIPELINE_SOURCE=push", "--variable", f"CI_COMMIT_TAG={tag}",
+                   "--variable", "CI_COMMIT_BRANCH=", "--variable", "CI_DEFAULT_BRANCH=main"]
+        returncode, log, seconds = timed(command, workspace, env)
+        targets = [(target, returncode == 0)
+                   for target in re.findall(r"^\S+ \$ make ([a-z-]+)", log, re.M)]
+        return PipelineRun(provider, returncode, targets, workspace, log, seconds)
+    fast_venv(workspace / ".venv")
+    return jenkins_pipeline(workspace, "promotion",
+                            {**env, "BRANCH_NAME": tag, "TAG_NAME": tag, "GIT_URL": str(origin)},
+                            credentials={}, context={"tag": tag, "branch": tag})

@@ -415,6 +415,15 @@ class LocalRegistry:
         self.tools.push(tag, ref)
         return ref
 
+    def manifest_digest(self, repo: str, tag: str) -> str:
+        """The manifest digest the registry serves for ``repo:tag``."""
+        request = urllib.request.Request(
+            f"{self.url}/v2/{repo}/manifests/{tag}", method="HEAD",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                               "application/vnd.docker.distribution.manifest.v2+json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers["Docker-Content-Digest"]
+
     def list_tags(self, repo: str) -> list[str]:
         """Tags of ``repo`` per the registry API (empty if the repo is unknown)."""
         r = http_get(f"{self.url}/v2/{repo}/tags/list")

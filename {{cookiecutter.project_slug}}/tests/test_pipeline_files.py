@@ -133,15 +133,38 @@ def served() -> set:
     return {path.as_posix() for path in paths.SERVED}
 
 
-def test_the_image_copies_the_served_files():
-    copies = [line.split()[1:-1] for line in (PROJECT_ROOT / "Dockerfile").read_text().splitlines()
-              if line.startswith("COPY models/")]
-    assert [set(files) for files in copies] == [served()]
+def image_sources() -> set:
+    """What the Dockerfile copies from the build context (continued lines joined)."""
+    text = (PROJECT_ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return {source for line in text.splitlines()
+            if line.startswith("COPY ") and "--from=" not in line
+            for source in line.split()[1:-1]}
 
 
-def test_the_build_context_lets_the_served_files_in():
+def build_context() -> set:
+    """What .dockerignore lets in (it ignores everything else)."""
     lines = (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
-    assert {line[1:] for line in lines if line.startswith("!models/")} == served()
+    return {line[1:] for line in lines if line.startswith("!")}
+
+
+def test_the_image_copies_the_served_files():
+    assert {source for source in image_sources() if source.startswith("models/")} == served()
+
+
+def test_the_image_copies_the_code_serving_imports():
+    serving = f"src/{PACKAGE}/serving/"
+    package_init = f"src/{PACKAGE}/__init__.py"
+    imported = (import_closure(f"{PACKAGE}.serving.__main__")
+                | import_closure(f"{PACKAGE}.serving.healthcheck"))
+    modules = {source for source in image_sources() if source.startswith("src/")}
+    assert serving in modules and package_init in modules
+    # Besides the serving package: exactly the modules it imports.
+    assert modules - {serving, package_init} == {
+        path for path in imported if not path.startswith(serving)} - {package_init}
+
+
+def test_the_build_context_is_what_the_image_copies():
+    assert build_context() == image_sources()
 
 
 def test_serving_defaults_are_the_served_files():

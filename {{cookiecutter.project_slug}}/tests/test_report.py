@@ -7,9 +7,11 @@ import subprocess
 import matplotlib.image
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 from {{ cookiecutter.module_name }}.report.__main__ import main
 from {{ cookiecutter.module_name }}.report.compare import verdict
+from {{ cookiecutter.module_name }}.report.markdown import WORD_JOINER
 from conftest import PROJECT_ROOT
 
 BASE_METRICS = {"accuracy": 0.9, "log_loss": 0.3, "roc_auc": 0.95}
@@ -108,12 +110,12 @@ def test_report_shows_params_and_every_metric(repo):
         "`train.random_forest.n_estimators`", "`100`", "`50`"]
     assert "`evaluate.primary_metric`" not in report  # unchanged params are not listed
     for name in BASE_METRICS:
-        cells = table_row(report, "**roc_auc** (primary)" if name == "roc_auc" else name)
+        cells = table_row(report, "**`roc_auc`** (primary)" if name == "roc_auc" else f"`{name}`")
         base, new = BASE_METRICS[name], NEW_METRICS[name]
         assert float(cells[1]) == base and float(cells[2]) == new
         assert float(cells[3]) == pytest.approx(new - base, abs=1e-9)
-    assert table_row(report, "log_loss")[4] == "improved"  # lower is better
-    assert table_row(report, "accuracy")[4] == "improved"
+    assert table_row(report, "`log_loss`")[4] == "improved"  # lower is better
+    assert table_row(report, "`accuracy`")[4] == "improved"
     assert "**`roc_auc` regressed by 0.02**: 0.95 → 0.93" in report
 
 
@@ -145,7 +147,7 @@ def test_first_run_shows_current_metrics(tmp_path, monkeypatch):
     report = (path / "report.md").read_text()
     assert "**First run:** `main` has no metrics.json yet" in report
     for name, value in NEW_METRICS.items():
-        cells = table_row(report, "**roc_auc** (primary)" if name == "roc_auc" else name)
+        cells = table_row(report, "**`roc_auc`** (primary)" if name == "roc_auc" else f"`{name}`")
         assert float(cells[1]) == value
     width, height = png_size(path / "report" / "roc.png")
     assert width < 1.5 * height  # the workspace panel only
@@ -208,7 +210,7 @@ def test_gate_on_the_primary_metric(tmp_path, monkeypatch, capsys, max_drop, exi
     report = (path / "report.md").read_text()  # written even when the gate fails
     if exit_code:
         assert "report.max_drop = 0.01" in capsys.readouterr().err
-        assert "**Gate FAILED:** roc_auc got worse by 0.02" in report
+        assert "Gate FAILED: roc_auc got worse by 0.02" in Rendered(report).text
     elif max_drop is not None:
         assert "Gate passed" in report
 
@@ -219,6 +221,87 @@ def test_bad_gate_value_is_an_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(path)
     assert main(["--base", "main"]) == 2
     assert "report.max_drop: expected null or a number >= 0" in capsys.readouterr().err
+
+
+class Rendered:
+    """report.md parsed as CommonMark with tables, as GitHub and GitLab read it."""
+
+    def __init__(self, report: str):
+        self.tokens = MarkdownIt("commonmark").enable("table").parse(report)
+        inline = [child for token in self.tokens if token.type == "inline"
+                  for child in token.children]
+        self.kinds = {token.type for token in self.tokens + inline}
+        self.images = [token.attrs["src"] for token in inline if token.type == "image"]
+        self.code = {token.content for token in inline if token.type == "code_inline"}
+        # Text outside code, where a platform links mentions and addresses.
+        self.text = "".join(token.content for token in inline if token.type == "text")
+
+    def row_lengths(self) -> list:
+        lengths, cells = [], 0
+        for token in self.tokens:
+            if token.type in ("th_open", "td_open"):
+                cells += 1
+            elif token.type == "tr_close":
+                lengths, cells = lengths + [cells], 0
+        return lengths
+
+
+# Markdown that once broke out of the report's code spans: an image, a link, raw
+# HTML and a mention in the pull-request comment, which CI posts with its token.
+HOSTILE = ("x` ![pixel](https://evil.example/p.png) [click](https://evil.example) "
+           "<img src=x onerror=alert(1)> @octocat | ``y")
+HOSTILE_NAME = "auc` **[x](https://evil.example)** <b>@octocat</b> www.evil.example |"
+ODD_VALUES = {  # value in params.yaml -> what the report's code span shows
+    "``` three `` two ` one": "``` three `` two ` one",
+    "`leading and trailing`": "`leading and trailing`",
+    " spaced ": " spaced ",
+    "back\\|slash": "back\\|slash",
+    "line\nbreak": "line\\nbreak",
+    "\u202eright-to-left": "\\u202eright-to-left",
+    "": '""',
+}
+PLOT_IMAGES = ["report/roc.png", "report/precision_recall.png", "report/confusion.png"]
+ACTIVE = {"link_open", "html_inline", "html_block"}
+
+
+def inert_report(tmp_path, monkeypatch, base: dict, exit_code: int, **changes) -> Rendered:
+    """The report of a feature commit with ``changes``, checked to link and embed nothing."""
+    path, _, _ = make_repo(tmp_path, base, **changes)
+    monkeypatch.chdir(path)
+    assert main(["--base", "main"]) == exit_code
+    report = Rendered((path / "report.md").read_text())
+    assert not report.kinds & ACTIVE, report.kinds
+    assert report.images == PLOT_IMAGES  # the report's own plots, nothing else
+    return report
+
+
+def test_hostile_params_and_metric_names_stay_inert(tmp_path, monkeypatch):
+    base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
+    new_params = params(n_estimators=HOSTILE)
+    new_params["notes"] = {HOSTILE_NAME: HOSTILE,
+                           **{f"odd{i}": value for i, value in enumerate(ODD_VALUES)}}
+    report = inert_report(tmp_path, monkeypatch, base, 0, new_params=new_params,
+                          new_metrics={**NEW_METRICS, HOSTILE_NAME: 0.5})
+    assert "octocat" not in report.text and "evil" not in report.text
+    # Each name and value is shown whole, in one code span.
+    assert {HOSTILE, f"notes.{HOSTILE_NAME}", HOSTILE_NAME, *ODD_VALUES.values()} <= report.code
+    # Tables keep their shape: params 3 cells (header, n_estimators, notes), metrics 5.
+    assert report.row_lengths() == [3] * (3 + len(ODD_VALUES)) + [5] * (2 + len(NEW_METRICS))
+
+
+def test_a_hostile_primary_metric_is_inert_in_the_gate_message(tmp_path, monkeypatch):
+    gated = params(max_drop=0)
+    gated["evaluate"]["primary_metric"] = HOSTILE_NAME
+    base = {"params.yaml": gated, "metrics.json": {**BASE_METRICS, HOSTILE_NAME: 0.9},
+            **plots(shift=0)}
+    report = inert_report(tmp_path, monkeypatch, base, 1, new_params=gated,
+                          new_metrics={**NEW_METRICS, HOSTILE_NAME: 0.8})
+    # The gate message is text: shown as written, with an invisible word joiner
+    # after '@', in '://' and after 'www' so that nothing is linked.
+    joined = (HOSTILE_NAME.replace("@", "@" + WORD_JOINER).replace("://", ":" + WORD_JOINER + "//")
+              .replace("www.", "www" + WORD_JOINER + "."))
+    assert f"Gate FAILED: {joined} got worse by 0.1 (0.9 -> 0.8)" in report.text
+    assert HOSTILE_NAME in report.code  # the primary line names it in code
 
 
 @pytest.mark.parametrize("metric, base, new, expected", [

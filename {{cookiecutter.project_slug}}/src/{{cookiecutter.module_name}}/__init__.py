@@ -1,3 +1,3 @@
-"""The {{ cookiecutter.project_name }} package: pipeline stages, report, serving."""
+"""The project's package: pipeline stages, report, serving."""
 
 __version__ = "0.1.0"

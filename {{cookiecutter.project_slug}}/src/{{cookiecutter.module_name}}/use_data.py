@@ -93,7 +93,7 @@ def import_url(url: str, destination: Path, target: str):
         raise
 
 
-def use_data(csv: Path = None, url: str = None, target: str = "target") -> Path:
+def use_data(csv: Path | None, url: str | None, target: str) -> Path:
     source_name = Path(url.rstrip("/")).name if url else Path(csv).name
     destination = paths.RAW_DIR / source_name
     if csv:
@@ -125,7 +125,8 @@ def next_steps(destination: Path) -> str:
         "  dvc repro",
         f"  git add {' '.join(changed)}",
         f"  git commit -m 'Train on {destination.name}'",
-        "  dvc push   # the data and models, for CI and your team",
+        f"  dvc push {destination}.dvc   # the data, for CI and your team",
+        "  git push   # CI on main runs the pipeline and pushes the models and run-cache",
     ])
 
 

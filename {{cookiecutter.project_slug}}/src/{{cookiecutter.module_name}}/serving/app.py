@@ -92,8 +92,13 @@ class ServingApp:
             self.metrics.observe_request(route, status, started)
 
 
+# The project's name as typed when it was generated, JSON-escaped (so any
+# quotes or accents are safe); a long name may pass the line limit.
+TITLE = {{ (cookiecutter.project_name ~ " prediction API") | jsonify }}  # noqa: E501
+
+
 def create_api(model, load_error: str, metrics: TrafficMetrics, settings: Settings) -> FastAPI:
-    api = FastAPI(title={{ (cookiecutter.project_name ~ " prediction API") | jsonify }},
+    api = FastAPI(title=TITLE,
                   version=__version__,
                   description="Predictions of the model trained by this project's DVC "
                               "pipeline (models/model.onnx), on /predict and on the Open "

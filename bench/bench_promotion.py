@@ -1,0 +1,119 @@
+"""Promotion latency in the local loop: from a pushed stage tag to the production
+overlay commit on origin, beside a plain `make deploy` of the same commit.
+
+    .venv/bin/python bench/bench_promotion.py --runs 3
+
+Setup (not timed): bake the default project, `make repro`, commit, a bare
+origin; release two versions as main CI does (`make deploy register`) with
+build/pushed-image written by hand (no image registry is on this path: a
+promotion reads the digest from the version's tag). Each run starts again from
+the two releases with nothing promoted, then:
+  make promote            gate, GTO stage tag, push (what a person runs)
+  make deploy-promotion   the tag's pipeline: registry read, overlay commit, push (timed:
+                          tag on origin -> production overlay commit on origin)
+  baseline                `make deploy ENV=production TAG=<same commit>`: the same
+                          overlay commit without the registry
+Prints the medians, the ratio and the target (deploy-promotion < 10 s).
+"""
+import argparse
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 10.0
+IMAGE = "ghcr.io/my-org/tumor-classifier"  # the default answers' IMAGE
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+
+def sh(command, cwd, env) -> str:
+    return subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def timed(command, cwd, env) -> float:
+    start = time.perf_counter()
+    sh(command, cwd, env)
+    return time.perf_counter() - start
+
+
+def release(project: Path, env: dict) -> str:
+    """Main CI's deploy and register for HEAD, with a made-up digest for its image."""
+    sha = sh(["git", "rev-parse", "HEAD"], project, env).strip()
+    (project / "build").mkdir(exist_ok=True)
+    digest = hashlib.sha256(sha.encode()).hexdigest()
+    (project / "build" / "pushed-image").write_text(f"{IMAGE}:{sha}@sha256:{digest}\n")
+    sh(["make", "deploy", "register"], project, env)
+    sh(["git", "pull", "-q", "--ff-only", "origin", "main"], project, env)
+    return sha
+
+
+def released_project(work: Path) -> tuple:
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work)))
+    env = {**os.environ, **GIT_IDENTITY, "DVC_NO_ANALYTICS": "1",
+           "DVC_SITE_CACHE_DIR": str(work / "dvc-site-cache"),
+           "PYTHONPATH": str(project / "src"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    origin = work / "origin.git"
+    sh(["make", "repro"], project, env)
+    sh(["git", "add", "-A"], project, env)
+    sh(["git", "commit", "-q", "-m", "pipeline run"], project, env)
+    sh(["git", "clone", "-q", "--bare", str(project), str(origin)], work, env)
+    sh(["git", "remote", "add", "origin", str(origin)], project, env)
+    sh(["git", "fetch", "-q", "origin"], project, env)
+    release(project, env)
+    with open(project / "README.md", "a") as readme:
+        readme.write("\nA second release.\n")
+    sh(["git", "commit", "-q", "-am", "second release"], project, env)
+    sh(["git", "push", "-q", "origin", "HEAD:main"], project, env)
+    second = release(project, env)
+    return project, origin, env, second
+
+
+def reset(project: Path, origin: Path, env: dict, released: str) -> None:
+    """Back to the two releases: no stage tag, production untouched."""
+    for repo in (origin, project):
+        tags = sh(["git", "tag", "--list", "model#*"], repo, env).split()
+        if tags:
+            sh(["git", "tag", "--delete", *tags], repo, env)
+    sh(["git", "update-ref", "refs/heads/main", released], origin, env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    times = {"make promote": [], "make deploy-promotion": [], "make deploy (baseline)": []}
+    with tempfile.TemporaryDirectory(prefix="bench-promotion-") as work:
+        project, origin, env, second = released_project(Path(work))
+        released = sh(["git", "rev-parse", "main"], origin, env).strip()
+        for _ in range(args.runs):
+            reset(project, origin, env, released)
+            times["make promote"].append(
+                timed(["make", "promote", "VERSION=v0.0.2"], project, env))
+            times["make deploy-promotion"].append(
+                timed(["make", "deploy-promotion", "PROMOTION_TAG=model#production#1"],
+                      project, env))
+            reset(project, origin, env, released)
+            times["make deploy (baseline)"].append(
+                timed(["make", "deploy", "ENV=production", f"TAG={second}"], project, env))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(f"median of {args.runs} runs, seconds (default project, two released versions)")
+    for name, value in medians.items():
+        print(f"{name:<24} {value:6.2f}")
+    ours = medians["make deploy-promotion"]
+    print(f"tag -> production overlay commit: {ours:.2f} s, target < {TARGET_SECONDS:.0f} s: "
+          f"{'yes' if ours < TARGET_SECONDS else 'NO'}")
+    print(f"ratio deploy-promotion / plain deploy: {ours / medians['make deploy (baseline)']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
