@@ -68,7 +68,7 @@ def in_process_cost(project: Path) -> dict:
     import pandas as pd
     sys.path.insert(0, str(project / "src"))
     from tumor_classifier.drift import DriftWindow, read_profile
-    from tumor_classifier.serving.drift_metrics import DriftCollector
+    from tumor_classifier.serving.drift_gauges import DriftCollector
 
     test = pd.read_csv(project / "data" / "prepared" / "test.csv").drop(columns=["target"])
     window = DriftWindow(read_profile(project / "models" / "reference_profile.json"),

@@ -6,11 +6,8 @@ must keep answering good requests afterwards.
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import joblib
 import numpy as np
@@ -30,9 +27,9 @@ PROJECT_SRC = PROJECT_ROOT / "src"
 
 
 def settings_for(directory, **overrides) -> Settings:
-    return Settings(model_path=directory / "models" / "model.onnx",
-                    schema_path=directory / "models" / "schema.json",
-                    max_batch_rows=MAX_ROWS, max_body_bytes=MAX_BYTES, **overrides)
+    return Settings(**{"model_path": directory / "models" / "model.onnx",
+                       "schema_path": directory / "models" / "schema.json",
+                       "max_batch_rows": MAX_ROWS, "max_body_bytes": MAX_BYTES, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +164,22 @@ def test_oversized_chunked_body_without_a_length_is_413(client):
     assert f"body exceeds {MAX_BYTES} bytes" in response.json()["detail"]
 
 
-def test_get_on_predict_is_405(client):
-    assert client.get("/predict").status_code == 405
+def test_get_on_predict_is_405_naming_post(client):
+    response = client.get("/predict")
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+
+
+@pytest.fixture(scope="module")
+def roomy_client(trained_model):
+    """Takes bodies of the default MAX_BODY_BYTES."""
+    return TestClient(create_app(settings_for(trained_model, max_body_bytes=2_000_000)))
+
+
+def test_a_row_with_more_fields_than_features_names_only_the_first_unknown_ones(roomy_client):
+    row = {**{f"k{i}": 0 for i in range(150_000)}, **GOOD_ROW}
+    detail = post(roomy_client, row).json()["detail"]
+    assert detail == ("rows[0]: unknown fields 'k0', 'k1', 'k2', 'k3', 'k4', ... "
+                      "(150003 fields; the model takes 3)")
 
 
 def test_server_keeps_serving_after_bad_requests(client):
@@ -198,6 +209,22 @@ def test_metrics_count_requests_classes_and_out_of_range_values(trained_model):
     assert metric(text, 'model_feature_out_of_range_total{feature="noise"}') == 0
 
 
+def test_an_integer_of_5000_digits_is_named_without_python_internals(roomy_client):
+    # Python's int() refuses over 4300 digits, in words naming sys.set_int_max_str_digits().
+    response = post(roomy_client, with_token("signal", "9" * 5000))
+    assert response.status_code == 422
+    assert response.json()["detail"] == ("rows[0].signal: expected a finite number, "
+                                         "got a value out of range")
+
+
+def test_one_request_fills_at_most_a_tenth_of_the_drift_window(trained_model):
+    settings = settings_for(trained_model, drift_window_rows=20, reference_profile_path=(
+        trained_model / "models" / "reference_profile.json"))
+    app_client = TestClient(create_app(settings))
+    assert post(app_client, [GOOD_ROW] * MAX_ROWS).status_code == 200
+    assert metric(app_client.get("/metrics").text, "model_drift_window_rows") == 2
+
+
 def test_unknown_paths_share_one_metrics_label(client):
     assert client.get("/no-such-page").status_code == 404
     assert 'route="other",status="404"' in client.get("/metrics").text
@@ -213,10 +240,14 @@ def test_openapi_documents_the_request_body(client):
 
 
 def test_settings_come_from_the_environment():
-    settings = Settings.from_env({"MAX_BATCH_ROWS": "10", "PORT": "9000"})
+    settings = Settings.from_env({"MAX_BATCH_ROWS": "10", "PORT": "9000",
+                                  "BODY_TIMEOUT_SECONDS": "2.5", "MODEL_NAME": "m"})
     assert (settings.max_batch_rows, settings.port, settings.max_body_bytes) == (10, 9000, 2000000)
+    assert (settings.body_timeout, settings.header_timeout, settings.model_name) == (2.5, 10, "m")
     with pytest.raises(SettingsError, match="MAX_BATCH_ROWS='lots': must be a whole number"):
         Settings.from_env({"MAX_BATCH_ROWS": "lots"})
+    with pytest.raises(SettingsError, match="HEADER_TIMEOUT_SECONDS='0': must be above 0"):
+        Settings.from_env({"HEADER_TIMEOUT_SECONDS": "0"})
 
 
 def test_serving_imports_no_training_libraries():
@@ -225,31 +256,3 @@ def test_serving_imports_no_training_libraries():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={**os.environ, "PYTHONPATH": str(PROJECT_SRC)})
     assert result.stdout.strip() == "[]"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_the_command_serves_over_http(trained_model):
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(PROJECT_SRC)}
-    server = subprocess.Popen([sys.executable, "-m", "{{ cookiecutter.module_name }}.serving"],
-                              cwd=trained_model, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready") as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, server.stdout.read().decode()
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.1)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

@@ -71,8 +71,8 @@ def read_profile(path: Path) -> dict:
 class DriftWindow:
     """The last ``size`` rows seen, for PSI against the training profile.
 
-    Adding rows only copies them into a ring buffer (a request pays a few
-    microseconds); binning and counting wait for psi_by_feature(), which
+    Adding rows only copies them into a ring buffer; binning and counting
+    wait for psi_by_feature(), which
     Prometheus calls once per scrape. Memory is fixed at ``size`` x features
     floats, however many requests arrive; adding rows evicts the oldest ones.
     """

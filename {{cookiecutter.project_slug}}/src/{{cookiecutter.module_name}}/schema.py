@@ -1,12 +1,14 @@
 """The model's input contract: feature names, types and training ranges.
 
 Serving validates requests against it; monitoring flags values outside the
-ranges seen in training.
+ranges seen in training. This half needs pandas (training); reading and
+writing the file lives in feature_schema.py, which serving imports.
 """
-import json
-from pathlib import Path
-
 import pandas as pd
+
+from {{ cookiecutter.module_name }}.feature_schema import read_schema, write_schema
+
+__all__ = ["describe_inputs", "read_schema", "write_schema"]
 
 
 def describe_inputs(features: pd.DataFrame, labels: pd.Series) -> dict:
@@ -23,11 +25,3 @@ def describe_inputs(features: pd.DataFrame, labels: pd.Series) -> dict:
         "target": str(labels.name),
         "classes": sorted(labels.unique().tolist()),
     }
-
-
-def write_schema(schema: dict, path: Path) -> None:
-    path.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
-
-
-def read_schema(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))

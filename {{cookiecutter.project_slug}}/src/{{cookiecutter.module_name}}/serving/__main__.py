@@ -1,7 +1,8 @@
 """Serve the API with uvicorn: `python -m {{ cookiecutter.module_name }}.serving`.
 
-One process, one event loop (uvloop + httptools when installed); scale out with
-replicas. HOST and PORT choose the address (default 127.0.0.1:8000).
+One process, one event loop (uvloop + httptools); scale out with replicas.
+HOST and PORT choose the address (default 127.0.0.1:8000). Every connection is
+bounded (serving/connection_limits.py and MAX_CONNECTIONS): see config.py.
 """
 import logging
 import sys
@@ -10,6 +11,7 @@ import uvicorn
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings, SettingsError
+from {{ cookiecutter.module_name }}.serving.connection_limits import limited_protocol
 
 
 def main() -> int:
@@ -20,7 +22,11 @@ def main() -> int:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
     # No access log: one line per request would cost more than the prediction.
+    # Beyond MAX_CONNECTIONS open connections (or requests in flight), uvicorn
+    # answers 503 at once instead of queueing without bound.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                http=limited_protocol(settings),
+                limit_concurrency=settings.max_connections,
                 access_log=False, server_header=False)
     return 0
 

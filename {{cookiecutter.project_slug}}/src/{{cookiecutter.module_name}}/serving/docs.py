@@ -77,3 +77,58 @@ def predict_operation(model, max_rows: int) -> dict:
                for status, text in ERRORS.items()},
         },
     }
+
+
+# The Open Inference Protocol's REST bodies (open_inference.py), as its spec
+# defines them, with this model's tensors filled in.
+TENSOR_DATA = {"type": "array", "items": {}, "description": "Row-major values, flat or nested"}
+V2_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "string", "description": "What is wrong, naming the input, row and feature"}}}
+
+
+def tensor(name: str, datatype: str, shape: list, description: str) -> dict:
+    return {"type": "object", "description": description,
+            "required": ["name", "shape", "datatype", "data"],
+            "properties": {"name": {"type": "string", "example": name},
+                           "shape": {"type": "array", "items": {"type": "integer"},
+                                     "example": shape},
+                           "datatype": {"type": "string", "example": datatype},
+                           "parameters": {"type": "object"}, "data": TENSOR_DATA}}
+
+
+def infer_operation(model, max_rows: int) -> dict:
+    columns = len(model.features) if model else 0
+    names = ", ".join(model.feature_names) if model else "the model's features"
+    request = {"type": "object", "required": ["inputs"], "properties": {
+        "id": {"type": "string"},
+        "parameters": {"type": "object"},
+        "inputs": {"type": "array", "minItems": 1, "items": tensor(
+            "features", "FP64", [1, columns],
+            f"One tensor [rows, {columns}] (columns: {names}), or one tensor per feature "
+            f"named after it, shape [rows]; null is a missing value; at most {max_rows} rows")},
+        "outputs": {"type": "array", "items": {"type": "object", "required": ["name"],
+                                               "properties": {"name": {
+                                                   "enum": ["predict", "predict_proba"]}}}},
+    }}
+    example = {"id": "1", "inputs": [{"name": "features", "shape": [1, columns],
+                                      "datatype": "FP64",
+                                      "data": list(example_row(model).values())}]}
+    response = {"type": "object", "required": ["model_name", "outputs"], "properties": {
+        "model_name": {"type": "string"}, "model_version": {"type": "string"},
+        "id": {"type": "string"},
+        "outputs": {"type": "array", "items": tensor(
+            "predict_proba", "FP64", [1, len(model.classes) if model else 0],
+            "predict: the class of each row, shape [rows]; predict_proba: each class's "
+            "probability (6 decimals), shape [rows, classes]")},
+    }}
+    return {
+        "summary": "Open Inference Protocol (KServe V2) inference",
+        "operationId": "infer",
+        "tags": ["Open Inference Protocol (V2)"],
+        "requestBody": {"required": True, "content": json_content(request, example=example)},
+        "responses": {
+            "200": {"description": "The outputs", "content": json_content(response)},
+            **{status: {"description": text, "content": json_content(V2_ERROR)}
+               for status, text in ERRORS.items()},
+        },
+    }

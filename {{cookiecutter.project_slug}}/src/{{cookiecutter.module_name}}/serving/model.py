@@ -1,11 +1,11 @@
 """Load models/model.onnx and its schema; predict on a validated matrix."""
 import hashlib
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
+
+from {{ cookiecutter.module_name }}.feature_schema import features_of, read_schema
 
 # ONNX input element types the export stage may produce.
 INPUT_DTYPES = {"tensor(double)": np.float64, "tensor(float)": np.float32}
@@ -13,14 +13,6 @@ INPUT_DTYPES = {"tensor(double)": np.float64, "tensor(float)": np.float32}
 
 class ModelLoadError(RuntimeError):
     """The model or schema file is missing or unusable."""
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    integer: bool
-    minimum: float
-    maximum: float
 
 
 def file_version(path: Path) -> str:
@@ -45,11 +37,8 @@ class Model:
         for path in (model_path, schema_path):
             if not Path(path).is_file():
                 raise ModelLoadError(f"{path}: file not found (run `make repro` to create it)")
-        schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
-        self.features = [
-            Feature(item["name"], item["dtype"] == "integer", item["min"], item["max"])
-            for item in schema["features"]
-        ]
+        schema = read_schema(schema_path)
+        self.features = features_of(schema)
         self.classes = schema["classes"]
         self.session = new_session(Path(model_path))
         model_input = self.session.get_inputs()[0]

@@ -1,9 +1,8 @@
-"""POST /predict as a plain ASGI endpoint.
+"""POST /predict, and what both prediction routes share, as plain ASGI.
 
 FastAPI's request object, routing and dependency injection cost more than the
-prediction itself (about 100 of 190 microseconds per single-row request when
-measured), so this one hot route talks ASGI directly. app.py documents it in
-the OpenAPI schema like any other route.
+prediction itself (bench/bench_serving.py), so the hot routes talk ASGI
+directly. app.py documents them in the OpenAPI schema like any other route.
 """
 import numpy as np
 import orjson
@@ -18,10 +17,11 @@ class ClientGone(Exception):
     """The client disconnected before sending its whole body."""
 
 
-async def send_json(send, status: int, content) -> None:
+async def send_json(send, status: int, content, headers=()) -> None:
     body = orjson.dumps(content)
     await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        *headers]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -44,7 +44,17 @@ async def read_body(receive, declared_length: bytes, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-class PredictEndpoint:
+def rounded(probabilities: np.ndarray) -> np.ndarray:
+    return np.round(probabilities.astype(np.float64), PROBABILITY_DECIMALS)
+
+
+class JsonEndpoint:
+    """A POST route: JSON in, JSON out, a 4xx body from error_body() when the
+    request is wrong. Subclasses turn the parsed body into the answer."""
+
+    # A missing Content-Type is taken as JSON (V2 clients send none); a wrong one is 415.
+    content_type_required = True
+
     def __init__(self, model, load_error: str, validator, metrics, settings):
         self.model = model
         self.load_error = load_error
@@ -52,32 +62,45 @@ class PredictEndpoint:
         self.metrics = metrics
         self.settings = settings
 
+    def error_body(self, message: str) -> dict:
+        return {"detail": message}
+
+    def answer(self, payload, headers: dict) -> dict:
+        raise NotImplementedError
+
+    def predict(self, matrix: np.ndarray) -> tuple:
+        """Labels (a list) and probabilities, counted in the metrics and drift window."""
+        labels, probabilities = self.model.predict(matrix)
+        labels = labels.tolist()
+        self.metrics.observe_predictions(matrix, labels)
+        return labels, probabilities
+
     async def __call__(self, scope, receive, send) -> None:
         try:
-            content = await self.answer(scope, receive)
+            if self.model is None:
+                raise RequestError(503, f"model not loaded: {self.load_error}")
+            headers = dict(scope["headers"])  # ASGI header names are lower-case bytes
+            content_type = headers.get(b"content-type")
+            if content_type is not None or self.content_type_required:
+                check_content_type((content_type or b"").decode("latin-1"))
+            body = await read_body(
+                receive, headers.get(b"content-length", b""), self.settings.max_body_bytes)
+            content = self.answer(parse_json(body), headers)
         except RequestError as error:
-            await send_json(send, error.status, {"detail": error.detail})
+            await send_json(send, error.status, self.error_body(error.detail))
         except ClientGone:
             return
         else:
             await send_json(send, 200, content)
 
-    async def answer(self, scope, receive) -> dict:
-        if self.model is None:
-            raise RequestError(503, f"model not loaded: {self.load_error}")
-        headers = dict(scope["headers"])  # ASGI header names are lower-case bytes
-        check_content_type(headers.get(b"content-type", b"").decode("latin-1"))
-        body = await read_body(
-            receive, headers.get(b"content-length", b""), self.settings.max_body_bytes)
-        rows = rows_of(parse_json(body), self.settings.max_batch_rows)
-        matrix = self.validator.matrix(rows)
-        labels, probabilities = self.model.predict(matrix)
-        labels = labels.tolist()
-        self.metrics.observe_predictions(matrix, labels)
+
+class PredictEndpoint(JsonEndpoint):
+    def answer(self, payload, headers: dict) -> dict:
+        matrix = self.validator.matrix(rows_of(payload, self.settings.max_batch_rows))
+        labels, probabilities = self.predict(matrix)
         return {
             "model_version": self.model.version,
             "classes": self.model.classes,
             "predictions": labels,
-            "probabilities": np.round(probabilities.astype(np.float64),
-                                      PROBABILITY_DECIMALS).tolist(),
+            "probabilities": rounded(probabilities).tolist(),
         }

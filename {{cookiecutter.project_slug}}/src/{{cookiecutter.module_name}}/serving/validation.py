@@ -8,7 +8,7 @@ Body shape: one object keyed by feature name, or a non-empty list of them.
 A feature may be null (missing: the model imputes it as in training).
 """
 import json
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 
 import numpy as np
@@ -41,7 +41,10 @@ def json_type(value) -> str:
     return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def shorten(names: list, limit: int = 5) -> str:
+SHOWN_NAMES = 5  # an error message names at most this many fields
+
+
+def shorten(names: list, limit: int = SHOWN_NAMES) -> str:
     shown = ", ".join(repr(name) for name in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
@@ -58,9 +61,10 @@ def parse_json(body: bytes):
         pass
     # orjson refuses NaN, Infinity and integers beyond 64 bits. The standard
     # parser accepts them, so validation can name the field, or it words the
-    # syntax error.
+    # syntax error. Integers are read as floats: a huge one becomes inf (named
+    # by validation) rather than an error about Python's digit limit.
     try:
-        return json.loads(body, parse_constant=NonFiniteToken)
+        return json.loads(body, parse_constant=NonFiniteToken, parse_int=float)
     except (ValueError, RecursionError) as error:
         raise RequestError(400, f"malformed JSON: {error}") from None
 
@@ -98,8 +102,15 @@ class RowValidator:
         where = f"rows[{index}]"
         if not isinstance(row, dict):
             return f"{where}: expected an object keyed by feature name, got {json_type(row)}"
+        if len(row) > len(self.names):  # stop before looking at every key of a huge row
+            unknown = list(islice((key for key in row if key not in self.name_set),
+                                  SHOWN_NAMES + 1))
+            shown = ", ".join(repr(name) for name in unknown[:SHOWN_NAMES])
+            more = ", ..." if len(unknown) > SHOWN_NAMES else ""
+            return (f"{where}: unknown fields {shown}{more} ({len(row)} fields; "
+                    f"the model takes {len(self.names)})")
         missing = [name for name in self.names if name not in row]
-        unknown = sorted(set(row) - self.name_set)
+        unknown = [key for key in row if key not in self.name_set]
         if missing or unknown:
             parts = [f"missing fields {shorten(missing)}"] if missing else []
             parts += [f"unknown fields {shorten(unknown)}"] if unknown else []
@@ -128,10 +139,12 @@ class RowValidator:
             raise self.first_problem(rows)
         if not ALLOWED_TYPES.issuperset(map(type, chain.from_iterable(values))):
             raise self.first_problem(rows)
-        try:
-            matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(self.names))
-        except OverflowError:
-            raise RequestError(422, "a number is too large for a 64-bit float") from None
+        return self.tensor_matrix(values, len(rows))
+
+    def tensor_matrix(self, values: list, rows: int) -> np.ndarray:
+        """Values in row-major order (flat, or a tuple per row), each already an
+        int, a float or None, as the model's input matrix."""
+        matrix = np.array(values, dtype=np.float64).reshape(rows, len(self.names))
         self.check_values(matrix)
         return matrix
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics: traffic, latency, predicted classes and input drift.
+"""Prometheus metrics of the traffic: requests, latency, predicted classes,
+inputs outside the training range (and input drift, from drift_gauges.py).
 
 Each app gets its own registry, so several apps (e.g. in tests) never clash.
 """
@@ -11,11 +12,11 @@ from prometheus_client import disable_created_metrics
 # The *_created timestamp series double the scrape size and nobody graphs them.
 disable_created_metrics()
 
-# Seconds; most single-row requests finish well under a millisecond.
+# Seconds, from the request body's arrival to the answer.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
-class Metrics:
+class TrafficMetrics:
     def __init__(self):
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -39,7 +40,7 @@ class Metrics:
         self.drift = None
 
     def track_drift(self, collector) -> None:
-        """Export input drift (serving/drift_metrics.py) and feed it every valid row."""
+        """Export input drift (serving/drift_gauges.py) and feed it every valid row."""
         self.drift = collector
         self.registry.register(collector)
 

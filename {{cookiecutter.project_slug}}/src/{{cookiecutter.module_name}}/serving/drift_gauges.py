@@ -3,7 +3,9 @@
 Each valid request's rows are copied into a fixed-size window
 ({{ cookiecutter.module_name }}.drift.DriftWindow); the PSI of every
 feature against the training profile is computed only when Prometheus scrapes
-/metrics, so a request pays for one array copy and nothing more.
+/metrics, so a request pays for one array copy and nothing more. One request
+fills at most a tenth of the window (an even sample of its rows), so no single
+client can replace the window and so raise or hide a drift alert alone.
 """
 import logging
 import threading
@@ -15,6 +17,8 @@ from {{ cookiecutter.module_name }}.drift import DriftWindow, read_profile
 
 logger = logging.getLogger(__name__)
 
+MAX_REQUEST_SHARE = 0.1
+
 
 class DriftCollector:
     """A Prometheus collector: model_feature_drift_psi{feature} and
@@ -22,11 +26,15 @@ class DriftCollector:
 
     def __init__(self, window: DriftWindow):
         self.window = window
+        self.max_request_rows = max(1, int(window.size * MAX_REQUEST_SHARE))
         # Requests and scrapes share the event loop today; the lock keeps the
         # window consistent should a scrape ever come from another thread.
         self.lock = threading.Lock()
 
     def add(self, matrix: np.ndarray) -> None:
+        if len(matrix) > self.max_request_rows:
+            step = -(-len(matrix) // self.max_request_rows)  # ceiling division
+            matrix = matrix[::step]
         with self.lock:
             self.window.add(matrix)
 

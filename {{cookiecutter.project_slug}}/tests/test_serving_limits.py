@@ -1,0 +1,176 @@
+"""The served command's limits, over raw sockets: `python -m {{ cookiecutter.module_name }}.serving`
+as deployed, with one-second timeouts so that each test takes about a second.
+
+Each test fails without its limit: the server would hold the connection,
+buffer the header or count the request wrongly.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import PROJECT_ROOT
+
+LIMITS = {"HEADER_TIMEOUT_SECONDS": "1", "BODY_TIMEOUT_SECONDS": "1",
+          "MAX_HEADER_BYTES": "4096", "MAX_CONNECTIONS": "4"}
+PATIENCE = 5  # seconds a test waits for the server before failing
+BODY = json.dumps({"signal": 0.9, "noise": -0.2, "count": 4}).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(address, path: str) -> tuple:
+    with urllib.request.urlopen(f"http://{address[0]}:{address[1]}{path}", timeout=5) as answer:
+        return answer.status, answer.read().decode()
+
+
+@pytest.fixture(scope="module")
+def server(trained_model):
+    address = ("127.0.0.1", free_port())
+    env = {**os.environ, **LIMITS, "PORT": str(address[1]),
+           "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    process = subprocess.Popen([sys.executable, "-m", "{{ cookiecutter.module_name }}.serving"],
+                               cwd=trained_model, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(address, "/ready")
+                break
+            except OSError:
+                assert process.poll() is None, process.stdout.read().decode()
+                assert time.monotonic() < deadline, "server did not become ready"
+                time.sleep(0.1)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def connect(address) -> socket.socket:
+    return socket.create_connection(address, timeout=PATIENCE)
+
+
+def answer_to(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def post_head(length: int) -> bytes:
+    return (f"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def samples(address) -> dict:
+    text = get(address, "/metrics")[1]
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def predict_count(address, status: int) -> float:
+    return samples(address).get('http_requests_total{route="/predict",status="%d"}' % status, 0)
+
+
+def test_the_command_serves_predictions_over_http(server):
+    with connect(server) as sock:
+        sock.sendall(post_head(len(BODY)).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+                     + BODY)
+        answer = answer_to(sock)
+    assert status_of(answer) == 200 and b'"predictions"' in answer
+
+
+def test_headers_over_the_limit_in_one_piece_get_431(server):
+    with connect(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n")
+        assert status_of(answer_to(sock)) == 431
+    assert get(server, "/health")[0] == 200
+
+
+def test_a_64_mb_header_is_refused_before_it_is_received(server):
+    sent = 0
+    with connect(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Big: ")
+        try:
+            while sent < 64 * 2**20:
+                sent += sock.send(b"a" * 65536)
+            answer_to(sock)  # a server without the limit waits for more: the read times out
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    assert sent < 16 * 2**20, f"the server took {sent} header bytes"
+    assert get(server, "/health")[0] == 200
+
+
+def test_a_silent_connection_is_closed_after_the_header_timeout(server):
+    with connect(server) as sock:
+        started = time.monotonic()
+        assert answer_to(sock) == b""
+    assert time.monotonic() - started < PATIENCE
+
+
+def test_headers_sent_too_slowly_get_408(server):
+    with connect(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n")
+        assert status_of(answer_to(sock)) == 408
+
+
+def test_a_body_sent_too_slowly_gets_408_and_counts_as_499(server):
+    before = predict_count(server, 499)
+    with connect(server) as sock:
+        sock.sendall(post_head(len(BODY)) + BODY[:10])
+        assert status_of(answer_to(sock)) == 408
+    assert predict_count(server, 499) == before + 1
+    assert predict_count(server, 500) == 0
+
+
+def test_a_client_leaving_mid_upload_counts_as_499_not_500(server):
+    before = predict_count(server, 499)
+    with connect(server) as sock:
+        sock.sendall(post_head(len(BODY)) + BODY[:10])
+    deadline = time.monotonic() + PATIENCE
+    while predict_count(server, 499) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert predict_count(server, 499) == before + 1
+    assert predict_count(server, 500) == 0
+
+
+def test_latency_counts_from_the_last_byte_of_the_body(server):
+    latency = 'http_request_duration_seconds_sum{route="/predict"}'
+    before = samples(server).get(latency, 0)
+    with connect(server) as sock:
+        sock.sendall(post_head(len(BODY)).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+                     + BODY[:10])
+        time.sleep(0.5)  # a slow upload, within BODY_TIMEOUT_SECONDS
+        sock.sendall(BODY[10:])
+        assert status_of(answer_to(sock)) == 200
+    assert samples(server)[latency] - before < 0.25
+
+
+def test_connections_beyond_max_connections_get_503(server):
+    idle = [connect(server) for _ in range(int(LIMITS["MAX_CONNECTIONS"]))]
+    try:
+        time.sleep(0.1)  # let the server accept them
+        with connect(server) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            assert status_of(answer_to(sock)) == 503
+    finally:
+        for sock in idle:
+            sock.close()
+    time.sleep(0.1)
+    assert get(server, "/health")[0] == 200
