@@ -7,60 +7,20 @@ from pathlib import Path
 import pytest
 
 from combinations import answer, selected_combinations
-from conftest import bake, run
+from conftest import TEMPLATE_ROOT, bake, run
 
-# Every file a project has whatever its options; paths use the default names.
-COMMON_FILES = {
-    ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".flake8", ".gitignore",
-    ".pre-commit-config.yaml", "Makefile", "README.md", "data/raw/.gitkeep",
-    "dvc.yaml", "params.yaml", "pyproject.toml",
-    "src/{module}/__init__.py", "src/{module}/load_data.py", "src/{module}/bundled_data.py",
-    "src/{module}/use_data.py", "src/{module}/clean.py", "tests/test_use_data.py",
-    "tests/test_pipeline_files.py", "tests/test_alert_rules.py",
-    "src/{module}/evaluate.py", "src/{module}/featurize.py", "src/{module}/models.py",
-    "src/{module}/params.py", "src/{module}/paths.py", "src/{module}/prepare.py",
-    "src/{module}/schema.py", "src/{module}/stage.py", "src/{module}/train.py",
-    "src/{module}/drift.py", "tests/test_drift.py",
-    "src/{module}/report/__init__.py", "src/{module}/report/__main__.py",
-    "src/{module}/report/compare.py", "src/{module}/report/git.py",
-    "src/{module}/report/images.py", "src/{module}/report/markdown.py",
-    "src/{module}/report/snapshot.py", "tests/test_report.py",
-    "tests/conftest.py", "tests/test_load_data.py", "tests/test_bundled_data.py",
-    "tests/test_stages.py",
-    "deploy/base/kustomization.yaml", "deploy/base/deployment.yaml", "deploy/base/service.yaml",
-    "deploy/base/hpa.yaml", "deploy/base/pdb.yaml", "deploy/base/networkpolicy-deny-all.yaml",
-    "deploy/base/networkpolicy-api.yaml",
-    "deploy/overlays/staging/kustomization.yaml", "deploy/overlays/staging/scale.yaml",
-    "deploy/overlays/staging/resources.yaml",
-    "deploy/overlays/production/kustomization.yaml", "deploy/overlays/production/scale.yaml",
-    "deploy/overlays/production/resources.yaml",
-    "deploy/argocd/project.yaml", "deploy/argocd/application-staging.yaml",
-    "deploy/argocd/application-production.yaml",
-    "deploy/kserve/kustomization.yaml", "deploy/kserve/kustomizeconfig.yaml",
-    "deploy/kserve/inferenceservice.yaml",
-    "src/{module}/gitops.py", "tests/test_gitops.py",
-    "src/{module}/remote_data.py", "tests/test_remote_data.py",
-    "Dockerfile", ".dockerignore", "requirements-serve.txt", "src/{module}/export.py",
-    "src/{module}/serving/__init__.py", "src/{module}/serving/__main__.py",
-    "src/{module}/serving/app.py", "src/{module}/serving/config.py",
-    "src/{module}/serving/docs.py", "src/{module}/serving/healthcheck.py",
-    "src/{module}/serving/traffic_metrics.py", "src/{module}/serving/model.py",
-    "src/{module}/serving/connection_limits.py", "src/{module}/serving/open_inference.py",
-    "src/{module}/feature_schema.py",
-    "src/{module}/serving/predict.py", "src/{module}/serving/validation.py",
-    "tests/test_api.py", "tests/test_export.py", "tests/test_serving_requirements.py",
-    "tests/test_open_inference.py", "tests/test_serving_limits.py",
-    "src/{module}/serving/drift_gauges.py", "src/{module}/alert_rules.py",
-    "tests/test_monitoring.py", "monitoring/prometheus-rules.yml",
-    "monitoring/prometheusrule.yaml", "monitoring/rules-test.yml",
-    "monitoring/servicemonitor.yaml", "monitoring/grafana-dashboard.json",
-    "monitoring/prometheus.yml",
-}
-CI_FILES = {
-    "github": {".github/workflows/pull-request.yml", ".github/workflows/main.yml"},
-    "gitlab": {".gitlab-ci.yml"},
-    "jenkins": {"Jenkinsfile"},
-}
+TEMPLATE_DIR = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}"
+# The files each CI choice owns; post_gen removes those of the others.
+CI_FILES = {"github": ".github/", "gitlab": ".gitlab-ci.yml", "jenkins": "Jenkinsfile"}
+
+
+def expected_files(module: str, provider: str) -> set:
+    """The template's own files, named as baked, less the unchosen CI files."""
+    names = {str(path.relative_to(TEMPLATE_DIR)).replace("{{cookiecutter.module_name}}", module)
+             for path in TEMPLATE_DIR.rglob("*") if path.is_file()}
+    dropped = [prefix for ci, prefix in CI_FILES.items() if provider not in ("all", ci)]
+    return {name for name in names if not name.startswith(tuple(dropped))}
+
 
 # Jinja left behind; GitHub Actions' own ${{ expr }} is meant to stay, and so
 # are Prometheus alert templates ({{ $value }}, {{ printf ... }}) and Grafana
@@ -99,11 +59,7 @@ def baked(request, tmp_path_factory) -> Baked:
 
 def test_file_set_matches_options(baked):
     module = baked.path.joinpath("src").iterdir().__next__().name
-    provider = answer(baked.answers, "ci_provider")
-    expected = {name.format(module=module) for name in COMMON_FILES}
-    for ci, files in CI_FILES.items():
-        if provider in ("all", ci):
-            expected |= files
+    expected = expected_files(module, answer(baked.answers, "ci_provider"))
     assert baked.files_at_bake == expected
 
 

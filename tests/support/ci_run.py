@@ -135,7 +135,7 @@ def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
         command += ["--variable", f"{name}={value}"]
     returncode, log, seconds = timed(command, workspace, env)
     targets = []
-    for target in re.findall(r"^\S+ \$ make ([a-z-]+)", log, re.M):
+    for target in re.findall(r"^\S+\s+\$ make ([a-z-]+)", log, re.M):
         if targets:
             targets[-1] = (targets[-1][0], True)
         targets.append((target, False))
@@ -359,7 +359,7 @@ def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: 
                    "--variable", "CI_COMMIT_BRANCH=", "--variable", "CI_DEFAULT_BRANCH=main"]
         returncode, log, seconds = timed(command, workspace, env)
         targets = [(target, returncode == 0)
-                   for target in re.findall(r"^\S+ \$ make ([a-z-]+)", log, re.M)]
+                   for target in re.findall(r"^\S+\s+\$ make ([a-z-]+)", log, re.M)]
         return PipelineRun(provider, returncode, targets, workspace, log, seconds)
     fast_venv(workspace / ".venv")
     return jenkins_pipeline(workspace, "promotion",
