@@ -50,6 +50,12 @@ COMMON_FILES = {
     "monitoring/prometheusrule.yaml", "monitoring/rules-test.yml",
     "monitoring/servicemonitor.yaml", "monitoring/grafana-dashboard.json",
     "monitoring/prometheus.yml",
+    "src/{module}/retrain.py", "src/{module}/hosting.py", "src/{module}/webapi.py",
+    "src/{module}/relay/__init__.py", "src/{module}/relay/__main__.py",
+    "src/{module}/relay/server.py", "src/{module}/relay/triggers.py",
+    "tests/test_retrain.py", "tests/test_relay.py", "tests/api_stand_in.py",
+    "monitoring/alertmanager.yml", "monitoring/alertmanagerconfig.yaml",
+    "monitoring/retrain-relay.yaml",
 }
 CI_FILES = {
     "github": {".github/workflows/pull-request.yml", ".github/workflows/main.yml"},

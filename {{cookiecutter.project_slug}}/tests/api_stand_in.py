@@ -18,6 +18,7 @@ class Recorded:
     query: dict
     headers: object  # case-insensitive, like HTTP
     body: bytes
+    at: float  # time.monotonic() on arrival
 
     def json(self):
         return json.loads(self.body)
@@ -54,7 +55,7 @@ class StandInApi:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 stand_in.requests.append(Recorded(
                     self.command, url.path, dict(urllib.parse.parse_qsl(url.query)),
-                    self.headers, body))
+                    self.headers, body, time.monotonic()))
                 status, payload = stand_in.script.get((self.command, url.path),
                                                       (404, {"message": "Not Found"}))
                 answer = b"" if payload is None else json.dumps(payload).encode()
@@ -71,7 +72,7 @@ class StandInApi:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc):

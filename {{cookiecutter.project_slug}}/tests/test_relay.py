@@ -44,7 +44,7 @@ def ci_api():
 def start_relay(environ: dict, clock=None):
     relay = Relay(settings_from(environ), COOLDOWN, clock=clock or Clock())
     server = RelayServer(("127.0.0.1", 0), relay, RELAY_TOKEN)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
@@ -153,7 +153,7 @@ def test_a_failing_ci_api_is_a_502_and_starts_no_cooldown(github_relay, ci_api):
      (400, "body: alerts[0].labels: expected an object")),
     (RELAY_TOKEN, b"x" * (MAX_BODY_BYTES + 1),
      (413, f"body: {MAX_BODY_BYTES + 1} bytes, at most {MAX_BODY_BYTES}")),
-])
+], ids=["no token", "wrong token", "bad JSON", "no alerts", "bad labels", "too large"])
 def test_bad_requests_get_a_4xx_naming_the_problem(github_relay, ci_api, token, raw, expected):
     url, _ = github_relay
     assert post(url, None, token=token, raw=raw) == expected
