@@ -8,9 +8,10 @@
 #
 # Services: Debian's docker-registry, prometheus and prometheus-alertmanager
 # packages ship services that would listen on :5000, :9090 and :9093. Tests
-# start their own instances on free ports, so this script installs with a policy-rc.d that forbids starting
-# services (the usual container/chroot mechanism), and stops any instance
-# that was started anyway. Nothing listens on 5000/9090/9093 afterwards.
+# start their own instances on free ports, so this script installs with a
+# policy-rc.d that forbids starting services (the usual container/chroot
+# mechanism), and stops any instance that was started anyway. Nothing listens
+# on 5000/9090/9093 afterwards.
 set -euo pipefail
 
 PACKAGES=(

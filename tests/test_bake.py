@@ -55,7 +55,8 @@ COMMON_FILES = {
     "src/{module}/relay/server.py", "src/{module}/relay/triggers.py",
     "tests/test_retrain.py", "tests/test_relay.py", "tests/api_stand_in.py",
     "monitoring/alertmanager.yml", "monitoring/alertmanagerconfig.yaml",
-    "monitoring/retrain-relay.yaml",
+    "monitoring/retrain-relay/kustomization.yaml", "monitoring/retrain-relay/deployment.yaml",
+    "monitoring/retrain-relay/service.yaml",
 }
 CI_FILES = {
     "github": {".github/workflows/pull-request.yml", ".github/workflows/main.yml"},

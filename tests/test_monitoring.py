@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import bake, project_env, run
-from test_gitops import kubernetes_validate
+from test_gitops import kubernetes_validate, render
 from support.alert_chain import (
     CI_TOKEN, DISPATCH_PATH, MODULE, WINDOW_ROWS, alert_chain, drift_traffic, post_rows,
     prometheus_config)
@@ -294,11 +294,11 @@ def test_alertmanagerconfig_routes_like_alertmanager_yml(project):
     assert (operator_url.path, operator_url.port) == (plain_url.path, plain_url.port)
 
 
-def test_relay_manifest_is_valid_and_is_what_alertmanager_calls(project):
-    objects = list(yaml.safe_load_all((project / "monitoring" / "retrain-relay.yaml").read_text()))
+def test_relay_manifests_are_valid_and_are_what_alertmanager_calls(project):
+    objects = render(project / "monitoring" / "retrain-relay")
     result = kubernetes_validate(objects)
     assert result.returncode == 0, result.stdout + result.stderr
-    deployment, service = objects
+    deployment, service = sorted(objects, key=lambda obj: obj["kind"])
     operator = load_yaml(project / "monitoring" / "alertmanagerconfig.yaml")
     secret = operator["spec"]["receivers"][0]["webhookConfigs"][0]["httpConfig"][
         "authorization"]["credentials"]
@@ -310,6 +310,8 @@ def test_relay_manifest_is_valid_and_is_what_alertmanager_calls(project):
         deployment["spec"]["template"]["metadata"]["labels"].items())
     container, = deployment["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["python", "-m", f"{MODULE}.relay"]
+    # The serving image, i.e. the Makefile's IMAGE (tag: see kustomization.yaml).
+    assert container["image"] == "ghcr.io/my-org/tumor-classifier:latest"
     env = {item["name"]: item for item in container["env"]}
     assert env["RELAY_TOKEN"]["valueFrom"]["secretKeyRef"] == secret
     # The relay listens on its default port, which the Service targets by name.
