@@ -342,7 +342,9 @@ def test_a_drift_alert_starts_one_ci_run_per_cooldown(trained, tmp_path):
         assert second.at - first.at >= RELAY_COOLDOWN_SECONDS
         notifications = alertmanager_notifications(chain.alertmanager)
     assert len(chain.ci_api.requests) == 2
-    assert notifications >= 4, notifications  # the repeats the cool-down absorbed
+    # The first run and at least two repeats the cool-down absorbed (the notification
+    # that started the second run may still be in flight).
+    assert notifications >= 3, notifications
 
 
 def alertmanager_notifications(alertmanager: str) -> float:

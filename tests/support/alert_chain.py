@@ -59,6 +59,7 @@ def prometheus_config(project: Path, work: Path, api_url: str, fast: bool = True
     config["rule_files"] = [str(path) for path in rule_files]
     config["scrape_configs"][0]["static_configs"] = [
         {"targets": [urllib.parse.urlsplit(api_url).netloc]}]
+    config.pop("alerting", None)  # the shipped one names 127.0.0.1:9093
     if alertmanager_url:
         config["alerting"] = {"alertmanagers": [{"static_configs": [
             {"targets": [urllib.parse.urlsplit(alertmanager_url).netloc]}]}]}
