@@ -44,7 +44,7 @@ def test_github_opens_a_pull_request_when_none_is_open(api):
     api.answer("GET", PULLS, 200, [])
     api.answer("POST", PULLS, 201, {"number": 5, "html_url": "https://github.test/pull/5"})
     client = hosting.client("github", api.url, "org/model", "gh-token")
-    assert client.open_or_update("retrain/auto", "main", "T", "B") == (
+    assert hosting.open_or_update(client, "retrain/auto", "main", "T", "B") == (
         "opened https://github.test/pull/5")
     lookup, create = api.requests
     assert lookup.query == {"state": "open", "head": "org:retrain/auto", "base": "main"}
@@ -57,7 +57,7 @@ def test_github_updates_the_open_pull_request_instead_of_duplicating_it(api):
     api.answer("GET", PULLS, 200, [{"number": 5}])
     api.answer("PATCH", f"{PULLS}/5", 200, {"number": 5, "html_url": "https://github.test/5"})
     client = hosting.client("github", api.url, "org/model", "gh-token")
-    assert client.open_or_update("retrain/auto", "main", "T", "B2").startswith("updated ")
+    assert hosting.open_or_update(client, "retrain/auto", "main", "T", "B2").startswith("updated ")
     assert [(r.method, r.path) for r in api.requests] == [("GET", PULLS), ("PATCH", f"{PULLS}/5")]
     assert api.requests[1].json() == {"title": "T", "body": "B2"}
 
@@ -66,7 +66,7 @@ def test_gitlab_opens_then_updates_one_merge_request(api):
     api.answer("GET", MERGE_REQUESTS, 200, [])
     api.answer("POST", MERGE_REQUESTS, 201, {"iid": 3, "web_url": "https://gitlab.test/3"})
     client = hosting.client("gitlab", api.url, "group/model", "glpat-token")
-    assert client.open_or_update("retrain/auto", "main", "T", "B") == (
+    assert hosting.open_or_update(client, "retrain/auto", "main", "T", "B") == (
         "opened https://gitlab.test/3")
     create = api.requests[1]
     assert create.headers["Private-Token"] == "glpat-token"
@@ -74,7 +74,7 @@ def test_gitlab_opens_then_updates_one_merge_request(api):
                              "title": "T", "description": "B", "remove_source_branch": True}
     api.answer("GET", MERGE_REQUESTS, 200, [{"iid": 3}])
     api.answer("PUT", f"{MERGE_REQUESTS}/3", 200, {"iid": 3, "web_url": "https://gitlab.test/3"})
-    assert client.open_or_update("retrain/auto", "main", "T", "B2").startswith("updated ")
+    assert hosting.open_or_update(client, "retrain/auto", "main", "T", "B2").startswith("updated ")
     assert api.requests[-1].json() == {"title": "T", "description": "B2"}
 
 

@@ -19,18 +19,20 @@ class GitHub:
                         "Accept": "application/vnd.github+json",
                         "X-GitHub-Api-Version": "2022-11-28"}
 
-    def open_or_update(self, branch: str, base: str, title: str, body: str) -> str:
+    def find_open(self, branch: str, base: str) -> list:
         query = urllib.parse.urlencode({"state": "open", "head": f"{self.owner}:{branch}",
                                         "base": base})
-        existing = call_json("GET", f"{self.base}?{query}", self.headers)
-        if existing:
-            number = existing[0]["number"]
-            pull = call_json("PATCH", f"{self.base}/{number}", self.headers,
-                             {"title": title, "body": body})
-            return f"updated {pull['html_url']}"
+        return call_json("GET", f"{self.base}?{query}", self.headers)
+
+    def create(self, branch: str, base: str, title: str, body: str) -> str:
         pull = call_json("POST", self.base, self.headers,
                          {"title": title, "head": branch, "base": base, "body": body})
-        return f"opened {pull['html_url']}"
+        return pull["html_url"]
+
+    def update(self, existing: dict, title: str, body: str) -> str:
+        pull = call_json("PATCH", f"{self.base}/{existing['number']}", self.headers,
+                         {"title": title, "body": body})
+        return pull["html_url"]
 
 
 class GitLab:
@@ -40,19 +42,29 @@ class GitLab:
         self.base = f"{api_url.rstrip('/')}/projects/{project_id}/merge_requests"
         self.headers = {"PRIVATE-TOKEN": token}
 
-    def open_or_update(self, branch: str, base: str, title: str, body: str) -> str:
+    def find_open(self, branch: str, base: str) -> list:
         query = urllib.parse.urlencode({"state": "opened", "source_branch": branch,
                                         "target_branch": base})
-        existing = call_json("GET", f"{self.base}?{query}", self.headers)
-        if existing:
-            iid = existing[0]["iid"]
-            request = call_json("PUT", f"{self.base}/{iid}", self.headers,
-                                {"title": title, "description": body})
-            return f"updated {request['web_url']}"
+        return call_json("GET", f"{self.base}?{query}", self.headers)
+
+    def create(self, branch: str, base: str, title: str, body: str) -> str:
         request = call_json("POST", self.base, self.headers,
                             {"source_branch": branch, "target_branch": base, "title": title,
                              "description": body, "remove_source_branch": True})
-        return f"opened {request['web_url']}"
+        return request["web_url"]
+
+    def update(self, existing: dict, title: str, body: str) -> str:
+        request = call_json("PUT", f"{self.base}/{existing['iid']}", self.headers,
+                            {"title": title, "description": body})
+        return request["web_url"]
+
+
+def open_or_update(api, branch: str, base: str, title: str, body: str) -> str:
+    """Update the open request from ``branch`` to ``base``, or open one; say which."""
+    existing = api.find_open(branch, base)
+    if existing:
+        return f"updated {api.update(existing[0], title, body)}"
+    return f"opened {api.create(branch, base, title, body)}"
 
 
 PROVIDERS = {"github": GitHub, "gitlab": GitLab}

@@ -95,7 +95,7 @@ def publish(branch: str, base: str, reason: str, client=None) -> bool:
     if client is None:
         print("retrain: HOSTING is not set: open the pull/merge request by hand")
     else:
-        print(f"retrain: {client.open_or_update(branch, base, TITLE, body)}")
+        print(f"retrain: {hosting.open_or_update(client, branch, base, TITLE, body)}")
     return True
 
 
