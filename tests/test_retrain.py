@@ -1,10 +1,12 @@
-"""`make retrain` for real: a generated project whose data is a `dvc import`
-from a data registry (a git repo with its own local DVC remote), a bare git
-origin, and a local HTTP server standing in for GitHub's REST API.
+"""`make retrain` for real: a generated project that trains on a CSV in remote
+storage (`make use-data URL=...`, i.e. `dvc import-url`; a local directory
+stands in for the bucket), a bare git origin, a local DVC remote, and a local
+HTTP server standing in for GitHub's REST API.
 
-Unchanged data creates nothing; data changed in the registry gives a commit on
-retrain/auto at origin and one pull request, updated (not duplicated) by the
-next run. Git runs without a global identity, as on a bare CI runner.
+Unchanged data creates nothing; a new version of the data at its source gives
+a commit on retrain/auto at origin and one pull request, updated (not
+duplicated) by the next run. Git runs without a global identity, as on a bare
+CI runner.
 """
 import json
 import subprocess
@@ -12,13 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import bake, project_env, run
 from support.alert_chain import stand_in_api
 
 PULLS = "/repos/org/model/pulls"
-IMPORTED = "data/raw/registry.csv"
+IMPORTED = "data/raw/data.csv"
+MODULE = "tumor_classifier"
 TOKEN = "gh-test-token"
 
 
@@ -29,40 +31,23 @@ def git(cwd: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """(project checkout, its bare origin, a clone of the data registry)."""
+    """(project checkout, its bare origin, the data file at its source)."""
     root = tmp_path_factory.mktemp("retrain")
     project = bake(root)
-    run(["make", "data", "PYTHON=python"], project)
-    raw = next((project / "data" / "raw").glob("*.csv"))
-
-    # The data registry: data.csv tracked by DVC, pushed to a local remote.
-    registry = root / "registry"
-    registry.mkdir()
-    git(registry, "init", "-q", "-b", "main")
-    run(["python", "-m", "dvc", "init", "-q"], registry)
-    run(["python", "-m", "dvc", "remote", "add", "-d", "storage", str(root / "dvc-remote")],
-        registry)
-    (registry / "data.csv").write_bytes(raw.read_bytes())
-    run(["python", "-m", "dvc", "add", "-q", "data.csv"], registry)
-    run(["python", "-m", "dvc", "push", "-q"], registry)
-    git(registry, "add", "-A")
-    git(registry, "commit", "-q", "-m", "data v1")
-    git(root, "clone", "-q", "--bare", str(registry), "registry.git")
-    git(registry, "remote", "add", "origin", str(root / "registry.git"))
-
-    # The project trains on the registry's data and has pushed its results.
-    run(["python", "-m", "dvc", "import", "-q", str(root / "registry.git"), "data.csv",
-         "-o", IMPORTED], project)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["data"]["raw_path"] = IMPORTED
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["python", "-m", "dvc", "remote", "modify", "storage", "url", str(root / "dvc-remote")],
+        project)
+    run(["python", "-m", f"{MODULE}.bundled_data"], project)
+    source = root / "store" / "data.csv"
+    source.parent.mkdir()
+    source.write_bytes((project / "data" / "raw" / "bundled.csv").read_bytes())
+    run(["make", "use-data", "PYTHON=python", f"URL={source}", "TARGET=target"], project)
     run(["make", "repro", "PYTHON=python"], project)
     git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "Train on the data registry")
+    git(project, "commit", "-q", "-m", "Train on the data in the store")
     git(root, "init", "-q", "--bare", "origin.git")
     git(project, "remote", "add", "origin", str(root / "origin.git"))
     git(project, "push", "-q", "origin", "main")
-    return project, root / "origin.git", registry
+    return project, root / "origin.git", source
 
 
 def retrain(project: Path, api_url: str) -> subprocess.CompletedProcess:
@@ -72,14 +57,9 @@ def retrain(project: Path, api_url: str) -> subprocess.CompletedProcess:
                 f"HOSTING_API_URL={api_url}"], project, env=env)
 
 
-def change_registry_data(registry: Path, rows: int) -> None:
-    """Publish a new version of data.csv: its first ``rows`` rows."""
-    data = registry / "data.csv"
-    pd.read_csv(data).head(rows).to_csv(data, index=False)
-    run(["python", "-m", "dvc", "add", "-q", "data.csv"], registry)
-    run(["python", "-m", "dvc", "push", "-q"], registry)
-    git(registry, "commit", "-q", "-am", f"data: first {rows} rows")
-    git(registry, "push", "-q", "origin", "main")
+def publish_new_version(source: Path, rows: int) -> None:
+    """A new version of the data at its source: its first ``rows`` rows."""
+    pd.read_csv(source).head(rows).to_csv(source, index=False)
 
 
 def heads(origin: Path) -> list:
@@ -98,9 +78,9 @@ def test_unchanged_data_creates_nothing(setup):
 
 
 def test_changed_data_opens_one_pull_request_and_updates_it(setup):
-    project, origin, registry = setup
+    project, origin, source = setup
     metrics_before = json.loads((project / "metrics.json").read_text())
-    change_registry_data(registry, rows=400)
+    publish_new_version(source, rows=400)
     with stand_in_api(project) as api:
         api.answer("GET", PULLS, 200, [])
         api.answer("POST", PULLS, 201, {"number": 7, "html_url": "https://github.test/pull/7"})
@@ -129,7 +109,7 @@ def test_changed_data_opens_one_pull_request_and_updates_it(setup):
     # A second data change while the request is open: same branch, same request.
     first = git(origin, "rev-parse", "retrain/auto").strip()
     git(project, "switch", "-q", "main")
-    change_registry_data(registry, rows=300)
+    publish_new_version(source, rows=300)
     with stand_in_api(project) as api:
         api.answer("GET", PULLS, 200, [{"number": 7}])
         api.answer("PATCH", f"{PULLS}/7", 200,

@@ -108,12 +108,22 @@ def test_changed_outputs_are_pushed_to_the_branch_and_proposed(checkout, api):
     assert "Automated retraining (FeatureDrift (a))" in body and "- `dvc.lock`" in body
 
 
-def test_data_sources_splits_imports_from_added_data(checkout):
+def test_imports_are_the_dvc_files_with_a_source(checkout):
     (checkout / "imported.csv.dvc").write_text(
         "deps:\n- path: data.csv\n  repo:\n    url: ../registry\nouts:\n- path: imported.csv\n")
+    (checkout / "url.csv.dvc").write_text(
+        "deps:\n- path: s3://bucket/url.csv\nouts:\n- path: url.csv\n")
     (checkout / "added.csv.dvc").write_text("outs:\n- md5: 0\n  path: added.csv\n")
     git(checkout, "add", "-A")
-    assert retrain.data_sources() == (["imported.csv.dvc"], ["added.csv.dvc"])
+    assert retrain.imports() == ["imported.csv.dvc", "url.csv.dvc"]
+
+
+def test_a_pipeline_that_did_not_run_is_an_error_not_unchanged(checkout, tmp_path):
+    unavailable = tmp_path / "data-unavailable.txt"
+    unavailable.write_text("The DVC remote could not be read\n")
+    with pytest.raises(retrain.RetrainError,
+                       match="the pipeline did not run: The DVC remote could not be read"):
+        retrain.publish("retrain/auto", "main", "scheduled run", None, unavailable)
 
 
 def test_refresh_refuses_a_dirty_tree(checkout):

@@ -1,9 +1,9 @@
 """Retrain on fresh data and propose the result as one pull/merge request (`make retrain`).
 
-`make retrain` runs three steps; the middle one is `make repro`:
+`make retrain` runs four steps; the middle two are `make pull repro`:
 
-    python -m {{ cookiecutter.module_name }}.retrain refresh    # clean tree?  dvc update imports, dvc pull data
-    make repro
+    python -m {{ cookiecutter.module_name }}.retrain refresh    # clean tree? then `dvc update` the imports
+    make pull repro
     python -m {{ cookiecutter.module_name }}.retrain publish --hosting github --repo ORG/REPO
 
 `publish` commits whatever the run changed (.dvc files, dvc.lock, metrics,
@@ -43,30 +43,26 @@ def dvc(*args: str) -> None:
         raise RetrainError(f"dvc {args[0]} failed (its output is above)")
 
 
-def data_sources(repo: Path = Path(".")) -> tuple:
-    """The .dvc files git tracks, split into imports (they have deps) and added data."""
+def imports(repo: Path = Path(".")) -> list:
+    """The .dvc files of `dvc import` / `dvc import-url` data: they have deps (a source)."""
     listed = git(repo, "ls-files", "-z", "*.dvc").stdout.split("\0")
-    imports, added = [], []
-    for name in filter(None, listed):
-        stage = yaml.safe_load((repo / name).read_text(encoding="utf-8")) or {}
-        (imports if stage.get("deps") else added).append(name)
-    return imports, added
+    return [name for name in filter(None, listed)
+            if (yaml.safe_load((repo / name).read_text(encoding="utf-8")) or {}).get("deps")]
 
 
 def refresh() -> None:
-    """Bring every data source to its latest version before `make repro`."""
+    """Bring imported data to its source's latest version, before `make pull repro`."""
     dirty = changed_paths()
     if dirty:
         raise RetrainError(
             f"uncommitted changes ({', '.join(dirty[:5])}): commit or stash them first, "
             "so the retraining commit holds only what retraining changed")
-    imports, added = data_sources()
-    if imports:
-        dvc("update", *imports)  # `dvc import` / `import-url`: fetch the source's latest
-    if added:
-        dvc("pull", *added)  # `dvc add`-ed data: the version this commit names
-    if not imports and not added:
-        print("no .dvc data sources: `make repro` re-runs whatever stage makes the data")
+    imported = imports()
+    if imported:
+        dvc("update", *imported)
+    else:
+        print("no imported data to update: `make pull` fetches `dvc add`-ed data and "
+              "`make repro` re-makes data that a stage makes")
 
 
 def request_body(reason: str, changes: list) -> str:
@@ -79,8 +75,12 @@ def request_body(reason: str, changes: list) -> str:
             "The pull-request pipeline posts the full report and applies the gate.\n")
 
 
-def publish(branch: str, base: str, reason: str, client=None) -> bool:
+def publish(branch: str, base: str, reason: str, client=None,
+            data_unavailable: Path = None) -> bool:
     """Commit the run's changes to ``branch``, push it, open or update its request."""
+    if data_unavailable and data_unavailable.is_file():
+        raise RetrainError("the pipeline did not run: "
+                           + data_unavailable.read_text(encoding="utf-8").strip())
     changes = changed_paths()
     if not changes:
         print("retrain: data, model and metrics are unchanged: no branch, no request")
@@ -112,6 +112,8 @@ def main(argv=None) -> int:
     publish_step.add_argument("--hosting", default="", help="github | gitlab | empty: no request")
     publish_step.add_argument("--api-url", default="", help="API base URL; empty: the public one")
     publish_step.add_argument("--repo", default="", help="GitHub owner/name or GitLab project")
+    publish_step.add_argument("--data-unavailable", type=Path,
+                              help="written by `make pull` when the data could not be read")
     args = parser.parse_args(argv)
     try:
         if args.step == "refresh":
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
         if args.hosting:
             client = hosting.client(args.hosting, args.api_url, args.repo,
                                     os.environ.get("REPO_TOKEN", ""))
-        publish(args.branch, args.base, args.reason, client)
+        publish(args.branch, args.base, args.reason, client, args.data_unavailable)
     except (RetrainError, DeployError, ApiError, ValueError) as error:
         print(f"ERROR: retrain: {error}", file=sys.stderr)
         return 1
