@@ -314,6 +314,8 @@ def test_relay_manifests_are_valid_and_are_what_alertmanager_calls(project):
     assert container["image"] == "ghcr.io/my-org/tumor-classifier:latest"
     env = {item["name"]: item for item in container["env"]}
     assert env["RELAY_TOKEN"]["valueFrom"]["secretKeyRef"] == secret
+    # The repository the relay triggers, from the repo_url answer.
+    assert env["TRIGGER_PROJECT"]["value"] == "my-org/tumor-classifier"
     # The relay listens on its default port, which the Service targets by name.
     assert container["ports"][0]["containerPort"] == url.port == 9095
     dockerfile = (project / "Dockerfile").read_text()
