@@ -341,7 +341,9 @@ def test_a_drift_alert_starts_one_ci_run_per_cooldown(trained, tmp_path):
         # once the cool-down is over.
         second = chain.ci_api.wait_for(2, timeout=60)[1]
         assert second.json() == first.json()
-        assert second.at - first.at >= RELAY_COOLDOWN_SECONDS
+        # The cool-down counts from when the relay sent the first request; its
+        # arrival here may lag by a moment. Alertmanager alone repeats every ~2 s.
+        assert second.at - first.at >= RELAY_COOLDOWN_SECONDS - 0.5
         notifications = alertmanager_notifications(chain.alertmanager)
     assert len(chain.ci_api.requests) == 2
     # The first run and at least two repeats the cool-down absorbed (the notification
