@@ -90,6 +90,7 @@ def publish(branch: str, base: str, reason: str, client=None,
     git(Path("."), "add", "--all")
     git(Path("."), *identity_args(Path(".")), "commit", "--quiet", "-m", f"retrain: {reason}")
     # The branch belongs to this job: every run rebuilds it from the base branch.
+    # gitops.git answers a credential prompt with GITOPS_TOKEN, as for make deploy.
     git(Path("."), "push", "--quiet", "--force", "origin", f"HEAD:refs/heads/{branch}")
     print(f"retrain: pushed {len(changes)} changed files to {branch}")
     if client is None:
