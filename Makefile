@@ -50,6 +50,7 @@ bench: system-deps venv node-deps ## Every benchmark, each against its baseline 
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_serving.py --duration 10
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_monitoring.py
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_ci.py --runs 3
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_retrain.py --runs 3
 
 clean: ## Remove build output and the virtualenv
 	rm -rf $(BUILD) $(VENV) .pytest_cache

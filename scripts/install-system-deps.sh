@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages the template's tests need to build, run and
 # push container images daemonlessly (buildah/podman), make a local base image
-# (debootstrap), run a real registry, Prometheus and load tests.
+# (debootstrap), run a real registry, Prometheus, Alertmanager and load tests.
 #
 # Idempotent: packages already installed are skipped without touching apt, so
 # a re-run takes well under a second. Run as root.
 #
-# Services: Debian's docker-registry and prometheus packages ship services
-# that would listen on :5000 and :9090. Tests start their own instances on free
-# ports, so this script installs with a policy-rc.d that forbids starting
-# services (the usual container/chroot mechanism), and stops any instance
-# that was started anyway. Nothing listens on 5000/9090 afterwards.
+# Services: Debian's docker-registry, prometheus and prometheus-alertmanager
+# packages ship services that would listen on :5000, :9090 and :9093. Tests
+# start their own instances on free ports, so this script installs with a
+# policy-rc.d that forbids starting services (the usual container/chroot
+# mechanism), and stops any instance that was started anyway. Nothing listens
+# on 5000/9090/9093 afterwards.
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +20,7 @@ PACKAGES=(
   debootstrap                 # makes the local base image (scripts/make-base-image.sh)
   docker-registry             # a real OCI/Docker registry (distribution 2.8)
   prometheus                  # prometheus + promtool
+  prometheus-alertmanager     # alertmanager + amtool (drift alert -> retrain relay)
   wrk                         # load generation
   rsync                       # gitlab-ci-local artifacts
   openjdk-17-jre-headless     # npm-groovy-lint runs CodeNarc (Jenkinsfile lint)
@@ -62,7 +64,7 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Belt and braces: if a packaged service did start (e.g. under systemd with
 # a pre-existing policy that allowed it), stop and disable it so the default
 # ports stay free for nothing and tests own their instances.
-for svc in docker-registry prometheus; do
+for svc in docker-registry prometheus prometheus-alertmanager; do
   if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   elif [[ -x /etc/init.d/$svc ]]; then

@@ -8,27 +8,24 @@ FeatureDrift alert goes pending, all read through Prometheus's HTTP API.
 """
 import contextlib
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
 from conftest import bake, project_env, run
+from test_gitops import kubernetes_validate, render
+from support.alert_chain import (
+    CI_TOKEN, DISPATCH_PATH, MODULE, WINDOW_ROWS, alert_chain, drift_traffic, post_rows,
+    prometheus_config)
+from support.alert_chain import prometheus as run_prometheus
+from support.processes import free_port, get_json, serving, wait_for
 
-MODULE = "tumor_classifier"
 THRESHOLD_KEY = "drift_psi_threshold"
-WAIT_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
@@ -127,77 +124,24 @@ def test_kustomize_base_leaves_operator_resources_out(project):
 
 # --- a real Prometheus scraping the real app --------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
-
-
-def wait_for(what: str, check, timeout: float = WAIT_SECONDS, process=None):
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (urllib.error.URLError, ConnectionError, OSError):
-            pass
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"{what}: process exited with {process.returncode}:\n"
-                        f"{process.stdout.read()[-3000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.25)
-
-
-def start(command, cwd: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-@contextlib.contextmanager
-def serving(what: str, command, cwd: Path, env: dict, port: int, ready_path: str):
-    """Start a server on 127.0.0.1:port, wait until ready_path answers 200,
-    yield its URL, and always stop it."""
-    process = start(command, cwd, env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{what} to be ready",
-                 lambda: urllib.request.urlopen(url + ready_path, timeout=2).status == 200,
-                 process=process)
-        yield url
-    finally:
-        stop(process)
-
-
 @pytest.fixture(scope="module")
 def trained(project) -> Path:
     run(["make", "repro", "PYTHON=python"], project)
     return project
 
 
+@contextlib.contextmanager
+def api_server(project: Path):
+    port = free_port()
+    env = {**project_env(project), "PORT": str(port), "HOST": "127.0.0.1"}
+    with serving("the API", [sys.executable, "-m", f"{MODULE}.serving"], project, env,
+                 port, "/ready") as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def api(trained):
-    port = free_port()
-    env = {**project_env(trained), "PORT": str(port), "HOST": "127.0.0.1"}
-    with serving("the API", [sys.executable, "-m", f"{MODULE}.serving"], trained, env,
-                 port, "/ready") as url:
+    with api_server(trained) as url:
         yield url
 
 
@@ -205,16 +149,7 @@ def api(trained):
 def prometheus(trained, api, tmp_path_factory):
     """Prometheus with the project's example config, scraping the API every second."""
     work = tmp_path_factory.mktemp("prometheus")
-    config = load_yaml(trained / "monitoring" / "prometheus.yml")
-    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
-    config["rule_files"] = [str(trained / "monitoring" / rule) for rule in config["rule_files"]]
-    config["scrape_configs"][0]["static_configs"] = [
-        {"targets": [urllib.parse.urlsplit(api).netloc]}]
-    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    command = ["prometheus", f"--config.file={work / 'prometheus.yml'}",
-               f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"]
-    with serving("Prometheus", command, work, dict(os.environ), port, "/-/ready") as url:
+    with run_prometheus(prometheus_config(trained, work, api), work) as url:
         yield url
 
 
@@ -222,16 +157,6 @@ def query(prometheus: str, expr: str) -> list:
     answer = get_json(f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
     assert answer["status"] == "success", answer
     return answer["data"]["result"]
-
-
-def post_rows(api: str, frame: pd.DataFrame, batch: int = 100) -> None:
-    records = frame.to_dict(orient="records")
-    for start_row in range(0, len(records), batch):
-        body = json.dumps(records[start_row:start_row + batch]).encode()
-        request = urllib.request.Request(api + "/predict", data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
 
 
 def alert_exprs(project: Path) -> dict:
@@ -250,9 +175,8 @@ def test_drift_rises_past_the_threshold_in_prometheus_and_the_alert_goes_pending
     exprs = alert_exprs(trained)
     rules = get_json(prometheus + "/api/v1/rules")["data"]["groups"][0]["rules"]
     assert sorted(rule["name"] for rule in rules) == sorted(exprs)
-    window = 1000  # the API's default DRIFT_WINDOW_ROWS
-    test = pd.read_csv(trained / "data" / "prepared" / "test.csv").drop(columns=["target"])
-    held_out = pd.concat([test] * (window // len(test) + 1), ignore_index=True)[:window]
+    window = WINDOW_ROWS
+    held_out, drifted, shifted_feature = drift_traffic(trained)
 
     # A counter's first sample is its baseline: let Prometheus see the /predict
     # series once, so the rest of the traffic shows up as a rate.
@@ -263,7 +187,7 @@ def test_drift_rises_past_the_threshold_in_prometheus_and_the_alert_goes_pending
     wait_for("the full window in Prometheus", lambda: window_rows(prometheus, job) == window)
     psi = {item["metric"]["feature"]: float(item["value"][1])
            for item in query(prometheus, f'model_feature_drift_psi{{job="{job}"}}')}
-    assert set(psi) == set(test.columns)
+    assert set(psi) == set(held_out.columns)
     assert max(psi.values()) < threshold, psi
     assert query(prometheus, exprs["FeatureDrift"]) == []
     wait_for("predict traffic to register",
@@ -271,11 +195,6 @@ def test_drift_rises_past_the_threshold_in_prometheus_and_the_alert_goes_pending
     for alert in ("HighErrorRate", "HighLatencyP99", "NoTraffic"):
         assert query(prometheus, exprs[alert]) == [], alert
 
-    # Five training standard deviations up: every row lands above the top bin.
-    shifted_feature = test.columns[0]
-    train = pd.read_csv(trained / "data" / "prepared" / "train.csv")
-    drifted = held_out.assign(**{
-        shifted_feature: held_out[shifted_feature] + 5 * train[shifted_feature].std()})
     post_rows(api, drifted)
     firing = wait_for("the FeatureDrift expression to hold",
                       lambda: query(prometheus, exprs["FeatureDrift"]))
@@ -325,3 +244,122 @@ def test_every_dashboard_and_alert_query_names_a_live_metric(trained, api):
         names = metric_names(expr)
         assert names, expr
         assert names <= samples, f"{expr}: {sorted(names - samples)} not in /metrics"
+
+
+# --- Alertmanager and the retrain relay -------------------------------------------
+
+RELAY_COOLDOWN_SECONDS = 6
+
+
+def test_amtool_accepts_the_alertmanager_config(project):
+    result = run(["amtool", "check-config", "monitoring/alertmanager.yml"], project)
+    assert "SUCCESS" in result.stdout
+
+
+def test_only_alerts_marked_for_retraining_reach_the_relay(project):
+    """Each shipped alert, with its labels, routed by amtool through the shipped config."""
+    rules = load_yaml(project / "monitoring" / "prometheus-rules.yml")["groups"][0]["rules"]
+    for rule in rules:
+        labels = {"alertname": rule["alert"], "job": "x", **rule["labels"]}
+        result = run(["amtool", "config", "routes", "test",
+                      "--config.file=monitoring/alertmanager.yml",
+                      *(f"{name}={value}" for name, value in labels.items())], project)
+        expected = "retrain-relay" if rule["alert"] == "FeatureDrift" else "null"
+        assert result.stdout.strip() == expected, rule["alert"]
+
+
+def test_alertmanagerconfig_routes_like_alertmanager_yml(project):
+    plain = load_yaml(project / "monitoring" / "alertmanager.yml")
+    route, = plain["route"]["routes"]
+    receiver = next(item for item in plain["receivers"] if item["name"] == route["receiver"])
+    webhook, = receiver["webhook_configs"]
+    operator = load_yaml(project / "monitoring" / "alertmanagerconfig.yaml")
+    assert (operator["apiVersion"], operator["kind"]) == (
+        "monitoring.coreos.com/v1alpha1", "AlertmanagerConfig")
+    spec_route = operator["spec"]["route"]
+    assert route["matchers"] == [f'{m["name"]}{m["matchType"]}"{m["value"]}"'
+                                 for m in spec_route["matchers"]]
+    for plain_key, operator_key in (("group_by", "groupBy"), ("group_wait", "groupWait"),
+                                    ("group_interval", "groupInterval"),
+                                    ("repeat_interval", "repeatInterval")):
+        assert route[plain_key] == spec_route[operator_key], plain_key
+    spec_receiver, = operator["spec"]["receivers"]
+    assert spec_receiver["name"] == spec_route["receiver"]
+    spec_webhook, = spec_receiver["webhookConfigs"]
+    assert spec_webhook["sendResolved"] == webhook["send_resolved"] is False
+    assert spec_webhook["maxAlerts"] == webhook["max_alerts"]
+    assert spec_webhook["httpConfig"]["authorization"]["type"] == "Bearer"
+    plain_url = urllib.parse.urlsplit(webhook["url"])
+    operator_url = urllib.parse.urlsplit(spec_webhook["url"])
+    assert (operator_url.path, operator_url.port) == (plain_url.path, plain_url.port)
+
+
+def test_relay_manifests_are_valid_and_are_what_alertmanager_calls(project):
+    objects = render(project / "monitoring" / "retrain-relay")
+    result = kubernetes_validate(objects)
+    assert result.returncode == 0, result.stdout + result.stderr
+    deployment, service = sorted(objects, key=lambda obj: obj["kind"])
+    operator = load_yaml(project / "monitoring" / "alertmanagerconfig.yaml")
+    secret = operator["spec"]["receivers"][0]["webhookConfigs"][0]["httpConfig"][
+        "authorization"]["credentials"]
+    url = urllib.parse.urlsplit(operator["spec"]["receivers"][0]["webhookConfigs"][0]["url"])
+    assert url.hostname == service["metadata"]["name"]
+    service_port, = service["spec"]["ports"]
+    assert url.port == service_port["port"]
+    assert service["spec"]["selector"].items() <= (
+        deployment["spec"]["template"]["metadata"]["labels"].items())
+    container, = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", f"{MODULE}.relay"]
+    # The serving image, i.e. the Makefile's IMAGE (tag: see kustomization.yaml).
+    assert container["image"] == "ghcr.io/my-org/tumor-classifier:latest"
+    env = {item["name"]: item for item in container["env"]}
+    assert env["RELAY_TOKEN"]["valueFrom"]["secretKeyRef"] == secret
+    # The repository the relay triggers, from the repo_url answer.
+    assert env["TRIGGER_PROJECT"]["value"] == "my-org/tumor-classifier"
+    # The relay listens on its default port, which the Service targets by name.
+    assert container["ports"][0]["containerPort"] == url.port == 9095
+    dockerfile = (project / "Dockerfile").read_text()
+    assert f"COPY src/{MODULE}/relay/ src/{MODULE}/relay/" in dockerfile
+
+
+def test_a_drift_alert_starts_one_ci_run_per_cooldown(trained, tmp_path):
+    """Shifted traffic -> PSI -> FeatureDrift fires in Prometheus -> Alertmanager ->
+    relay -> GitHub's workflow_dispatch at the stand-in, once per cool-down while
+    Alertmanager keeps repeating the notification (short intervals here;
+    bench/bench_retrain.py measures the shipped ones)."""
+    _, drifted, feature = drift_traffic(trained)
+    with api_server(trained) as api, alert_chain(
+            trained, tmp_path, api, RELAY_COOLDOWN_SECONDS) as chain:
+        post_rows(api, drifted)
+        first, = chain.ci_api.wait_for(1, timeout=90)
+        assert (first.method, first.path) == ("POST", DISPATCH_PATH)
+        assert first.headers["Authorization"] == f"Bearer {CI_TOKEN}"
+        assert first.headers["Accept"] == "application/vnd.github+json"
+        assert first.headers["X-GitHub-Api-Version"] == "2022-11-28"
+        assert first.json() == {"ref": "main", "inputs": {"reason": f"FeatureDrift ({feature})"}}
+        # Alertmanager repeats every ~2 s; the relay starts the next run only
+        # once the cool-down is over.
+        second = chain.ci_api.wait_for(2, timeout=60)[1]
+        assert second.json() == first.json()
+        # The cool-down counts from when the relay sent the first request; its
+        # arrival here may lag by a moment. Alertmanager alone repeats every ~2 s.
+        assert second.at - first.at >= RELAY_COOLDOWN_SECONDS - 0.5
+        notifications = alertmanager_notifications(chain.alertmanager)
+    assert len(chain.ci_api.requests) == 2
+    # The first run and at least two repeats the cool-down absorbed (the notification
+    # that started the second run may still be in flight).
+    assert notifications >= 3, notifications
+
+
+def alertmanager_notifications(alertmanager: str) -> float:
+    """Webhook notifications Alertmanager sent successfully (its /metrics)."""
+    with urllib.request.urlopen(alertmanager + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    sent = failed = 0.0
+    for line in text.splitlines():
+        if 'integration="webhook"' in line:
+            if line.startswith("alertmanager_notifications_total"):
+                sent = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("alertmanager_notifications_failed_total"):
+                failed = float(line.rsplit(" ", 1)[1])
+    return sent - failed

@@ -192,3 +192,15 @@ def test_triton_client_gets_the_predictions_of_predict(project, container):
     status, body = post(container.url + "/predict", json.dumps(rows).encode())
     assert status == 200
     np.testing.assert_array_equal(probabilities, body["probabilities"])
+
+
+@pytest.mark.container
+def test_the_image_also_runs_the_retrain_relay(tools, image):
+    """monitoring/retrain-relay/ runs `python -m <module>.relay` from this image."""
+    port = free_port()
+    env = {"RELAY_HOST": "127.0.0.1", "RELAY_PORT": str(port), "RELAY_TOKEN": "relay-token",
+           "RELAY_PROVIDER": "github", "TRIGGER_PROJECT": "org/model", "TRIGGER_TOKEN": "t"}
+    with tools.run_container(image, env=env, port=port, path="/health",
+                             command=["python", "-m", f"{MODULE}.relay"]) as relay:
+        assert post(relay.url + "/alerts", b"{}") == (
+            401, {"detail": "Authorization: expected the relay's bearer token"})

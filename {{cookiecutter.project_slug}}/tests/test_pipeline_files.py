@@ -152,15 +152,17 @@ def test_the_image_copies_the_served_files():
 
 
 def test_the_image_copies_the_code_serving_imports():
-    serving = f"src/{PACKAGE}/serving/"
+    # The image runs the API and the retrain relay (monitoring/retrain-relay/).
+    packages = {f"src/{PACKAGE}/serving/", f"src/{PACKAGE}/relay/"}
     package_init = f"src/{PACKAGE}/__init__.py"
     imported = (import_closure(f"{PACKAGE}.serving.__main__")
-                | import_closure(f"{PACKAGE}.serving.healthcheck"))
+                | import_closure(f"{PACKAGE}.serving.healthcheck")
+                | import_closure(f"{PACKAGE}.relay.__main__"))
     modules = {source for source in image_sources() if source.startswith("src/")}
-    assert serving in modules and package_init in modules
-    # Besides the serving package: exactly the modules it imports.
-    assert modules - {serving, package_init} == {
-        path for path in imported if not path.startswith(serving)} - {package_init}
+    assert packages | {package_init} <= modules
+    # Besides those packages: exactly the modules they import.
+    assert modules - packages - {package_init} == {
+        path for path in imported if not any(map(path.startswith, packages))} - {package_init}
 
 
 def test_the_build_context_is_what_the_image_copies():

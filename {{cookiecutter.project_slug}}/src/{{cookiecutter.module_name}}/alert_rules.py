@@ -30,9 +30,9 @@ FEATURE = "{{ $labels.feature }}"
 INSTANCE = "{{ $labels.instance }}"{% endraw %}
 
 
-def alert(name: str, expr: str, minutes: int, severity: str, summary: str) -> dict:
+def alert(name: str, expr: str, minutes: int, severity: str, summary: str, **labels) -> dict:
     return {"alert": name, "expr": expr, "for": f"{minutes}m",
-            "labels": {"severity": severity}, "annotations": {"summary": summary}}
+            "labels": {"severity": severity, **labels}, "annotations": {"summary": summary}}
 
 
 def selector(metric: str, matchers: str) -> str:
@@ -66,7 +66,8 @@ def alerts(settings: dict) -> list:
               f" and on (job, instance) {window} >= {settings['drift_min_window_rows']}",
               settings["drift_minutes"], "warning",
               f"Input feature {FEATURE} drifted from training on {INSTANCE}: PSI {TWO_DECIMALS} "
-              f"(threshold {settings['drift_psi_threshold']})"),
+              f"(threshold {settings['drift_psi_threshold']})",
+              action="retrain"),  # Alertmanager sends it to the retrain relay
         alert("NoTraffic",
               f"sum by (job) (rate({requests}[5m])) == 0 or absent({requests})",
               settings["no_traffic_minutes"], "warning",
