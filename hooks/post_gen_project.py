@@ -16,7 +16,7 @@ ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 CI_FILES = {
     "github": [".github"],
     "gitlab": [".gitlab-ci.yml"],
-    "jenkins": ["Jenkinsfile"],
+    "jenkins": ["Jenkinsfile", "Jenkinsfile.retrain"],
 }
 
 

@@ -50,8 +50,9 @@ def validate_ci_files(root: Path, providers: set):
     if "gitlab" in providers:
         assert_ok(schema_check("vendor.gitlab-ci", root / ".gitlab-ci.yml"))
     if "jenkins" in providers:
-        assert_ok(groovy_lint(root / "Jenkinsfile"))
-        parse_jenkinsfile(root / "Jenkinsfile")
+        for jenkinsfile in sorted(root.glob("Jenkinsfile*")):
+            assert_ok(groovy_lint(jenkinsfile))
+            parse_jenkinsfile(jenkinsfile)
 
 
 @pytest.mark.parametrize("name", sorted(selected_combinations()))

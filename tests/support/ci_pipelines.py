@@ -15,7 +15,7 @@ import tree_sitter_groovy
 import yaml
 from tree_sitter import Language, Parser
 
-PIPELINES = ("pull-request", "main", "promotion")
+PIPELINES = ("pull-request", "main", "promotion", "retrain")
 # A stage tag as `make promote` pushes it (GTO: artifact#stage#number).
 PROMOTION_TAG = "model#production#1"
 # Where scripts/install-node-deps.sh (make node-deps) puts the npm tools.
@@ -24,7 +24,14 @@ MAKE_CALL = re.compile(r"(?:^|[\s;&|])make\s+([a-z][a-z-]*)")
 
 GITHUB_WORKFLOWS = {"pull-request": ".github/workflows/pull-request.yml",
                     "main": ".github/workflows/main.yml",
-                    "promotion": ".github/workflows/promote.yml"}
+                    "promotion": ".github/workflows/promote.yml",
+                    "retrain": ".github/workflows/retrain.yml"}
+# Jenkins runs retraining as a separate Pipeline job with its own file.
+JENKINSFILES = {"retrain": "Jenkinsfile.retrain"}
+
+
+def jenkinsfile(project: Path, pipeline: str) -> Path:
+    return project / JENKINSFILES.get(pipeline, "Jenkinsfile")
 
 
 def node_tool(name: str) -> str:
@@ -69,6 +76,8 @@ GITLAB_CONTEXT = {
              "CI_COMMIT_BRANCH": "main", "CI_COMMIT_MESSAGE": "Merge the change"},
     "promotion": {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main",
                   "CI_COMMIT_TAG": PROMOTION_TAG, "CI_COMMIT_MESSAGE": "Promote the model"},
+    "retrain": {"CI_PIPELINE_SOURCE": "schedule", "CI_DEFAULT_BRANCH": "main",
+                "CI_COMMIT_BRANCH": "main", "CI_COMMIT_MESSAGE": "Merge the change"},
 }
 GITLAB_KEYWORDS = {"workflow", "stages", "variables", "default", "include", "image",
                    "services", "cache", "before_script", "after_script"}
@@ -150,6 +159,8 @@ JENKINS_CONTEXT = {
     # A multibranch tag build: BRANCH_NAME and TAG_NAME are the tag.
     "promotion": {"branch": PROMOTION_TAG, "tag": PROMOTION_TAG, "change_request": False,
                   "changelog": "Promote the model", "env": {}},
+    "retrain": {"branch": "main", "change_request": False, "changelog": "Merge the change",
+                "env": {}},
 }
 # The one form of `expression { }` this reader evaluates: env.NAME == / != null.
 ENV_NULL_TEST = re.compile(r"env\.(\w+)\s*(==|!=)\s*null")
@@ -372,7 +383,7 @@ def jenkins_stages(path: Path, pipeline: str, context: dict | None = None) -> li
 
 
 def jenkins_targets(project: Path, pipeline: str) -> list:
-    return [target for _, _, steps in jenkins_stages(project / "Jenkinsfile", pipeline)
+    return [target for _, _, steps in jenkins_stages(jenkinsfile(project, pipeline), pipeline)
             for step in steps for target in make_targets(step.script)]
 
 
