@@ -40,7 +40,8 @@ COMMON_FILES = {
     "deploy/kserve/inferenceservice.yaml",
     "src/{module}/gitops.py", "tests/test_gitops.py",
     "src/{module}/remote_data.py", "tests/test_remote_data.py",
-    "Dockerfile", ".dockerignore", "requirements-serve.txt", "src/{module}/export.py",
+    "Dockerfile", ".dockerignore", "src/{module}/export.py",
+    "uv.lock", ".cruft.json",
     "src/{module}/serving/__init__.py", "src/{module}/serving/__main__.py",
     "src/{module}/serving/app.py", "src/{module}/serving/config.py",
     "src/{module}/serving/docs.py", "src/{module}/serving/healthcheck.py",
@@ -57,7 +58,8 @@ COMMON_FILES = {
     "monitoring/prometheus.yml",
 }
 CI_FILES = {
-    "github": {".github/workflows/pull-request.yml", ".github/workflows/main.yml"},
+    "github": {".github/workflows/pull-request.yml", ".github/workflows/main.yml",
+               ".github/dependabot.yml"},
     "gitlab": {".gitlab-ci.yml"},
     "jenkins": {"Jenkinsfile"},
 }
