@@ -143,6 +143,7 @@ def test_plain_cookiecutter_bake_can_be_updated_by_cruft(template, tmp_path):
     state = json.loads((project / ".cruft.json").read_text())
     assert state["template"] == url and state["checkout"] == f"v{VERSION}"
     assert state["commit"] == git(template, "rev-parse", f"v{VERSION}^{{commit}}").strip()
+    assert state["context"]["cookiecutter"]["_template_version"] == VERSION
     assert "_output_dir" not in state["context"]["cookiecutter"]
     assert git(project, "status", "--porcelain") == ""
     assert make(project, "template-check").stdout.startswith("template: behind")
@@ -157,6 +158,7 @@ def test_template_check_says_when_it_cannot_check(tmp_path, template, project):
     state = json.loads((copy / ".cruft.json").read_text())
     state["template"] = str(tmp_path / "no-such-template")
     (copy / ".cruft.json").write_text(json.dumps(state))
-    result = make(copy, "template-check", check=False)
-    assert result.returncode == 2
-    assert "could not check the template" in result.stderr
+    result = make(copy, "template-check")  # a notice: exits 0 all the same
+    assert result.stdout == "" and "could not check the template" in result.stderr
+    (copy / ".cruft.json").unlink()
+    assert "no .cruft.json" in make(copy, "template-check").stderr
