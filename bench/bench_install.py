@@ -105,7 +105,9 @@ def measure(runs: int, work: Path, rev: str) -> dict:
 
 def report(results: dict, runs: int, rev: str) -> None:
     uv_version = sh(["uv", "--version"], TEMPLATE, os.environ).strip()
-    pip_version = sh([sys.executable, "-m", "pip", "--version"], TEMPLATE, os.environ).split()[1]
+    # The baseline's pip is the one `python -m venv` seeds (ensurepip's).
+    pip_version = sh([sys.executable, "-c", "import ensurepip; print(ensurepip.version())"],
+                     TEMPLATE, os.environ).strip()
     print(f"`make install` in a fresh clone, median of {runs} runs, seconds "
           f"({uv_version}; pip {pip_version}; baseline template {rev})")
     print(f"{'cache':<6} {'uv (ours)':>10} {'pip (baseline)':>15} {'pip / uv':>9}"
