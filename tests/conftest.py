@@ -79,9 +79,13 @@ def make_serving_image(tools, project: Path, reference: str,
     image, tag = reference.rsplit(":", 1)
     run(["make", "image", "PYTHON=python", f"IMAGE={image}", f"TAG={tag}",
          "CONTAINER_TOOL=podman", f"BASE_IMAGE={base_image}",
-         "IMAGE_BUILD_FLAGS=--isolation chroot --pull=never --network host "
-         f"--build-arg UV_IMAGE={uv_image(tools)}"],
+         f"IMAGE_BUILD_FLAGS={image_build_flags(tools)}"],
         project, env={**project_env(project), **tools.env}, timeout=1800)
+
+
+def image_build_flags(tools) -> str:
+    """`make image` flags here: daemonless, local images only, uv's stand-in."""
+    return f"--isolation chroot --pull=never --network host --build-arg UV_IMAGE={uv_image(tools)}"
 
 
 def uv_image(tools) -> str:
