@@ -1,6 +1,7 @@
 # The template's two quick-start commands:
 #   make demo   bake a project with the default answers and run its pipeline
-#   make test   install what the template's tests need, then run them
+#   make test   check version vs CHANGELOG.md, install what the template's tests
+#               need, then run them (what CI runs, .ci/run)
 # Both work on a bare Debian 12 machine as root (make, git, python3 present).
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test system-deps venv lint bench clean
-.PHONY: node-deps
+.PHONY: node-deps release-check release lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,11 +39,11 @@ demo: venv ## Bake the default project into build/demo and run install, lint, te
 		$(MAKE) install lint test repro
 	@echo "demo project: $$(ls -d $(DEMO_DIR)/*)"
 
-test: system-deps venv node-deps ## Run the template's test suite (bakes projects and runs them)
+test: release-check system-deps venv node-deps ## Check version/changelog, then run the template's tests (bakes projects)
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -rs $(PYTEST_ARGS)
 
 lint: venv ## flake8 on the template's own code
-	$(BIN)/python -m flake8 hooks tests bench
+	$(BIN)/python -m flake8 hooks tests bench scripts
 
 bench: system-deps venv node-deps ## Every benchmark, each against its baseline (bench/README.md)
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_pipeline.py --runs 5
@@ -51,6 +52,15 @@ bench: system-deps venv node-deps ## Every benchmark, each against its baseline 
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_monitoring.py
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_ci.py --runs 3
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_retrain.py --runs 3
+
+release-check: ## Check that cookiecutter.json's _template_version is CHANGELOG.md's newest entry
+	$(PYTHON) scripts/release.py check
+
+release: ## Tag vX.Y.Z (_template_version) once its CHANGELOG.md entry is dated and committed
+	$(PYTHON) scripts/release.py tag
+
+lock: venv ## Re-lock the generated project's uv.lock after changing its pyproject.toml pins
+	PATH="$(BIN):$$PATH" $(BIN)/python scripts/lock.py
 
 clean: ## Remove build output and the virtualenv
 	rm -rf $(BUILD) $(VENV) .pytest_cache

@@ -1,7 +1,9 @@
 """Bake projects from the template and run commands in them, for real."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -77,8 +79,27 @@ def make_serving_image(tools, project: Path, reference: str,
     image, tag = reference.rsplit(":", 1)
     run(["make", "image", "PYTHON=python", f"IMAGE={image}", f"TAG={tag}",
          "CONTAINER_TOOL=podman", f"BASE_IMAGE={base_image}",
-         "IMAGE_BUILD_FLAGS=--isolation chroot --pull=never --network host"],
+         f"IMAGE_BUILD_FLAGS={image_build_flags(tools)}"],
         project, env={**project_env(project), **tools.env}, timeout=1800)
+
+
+def image_build_flags(tools) -> str:
+    """`make image` flags here: daemonless, local images only, uv's stand-in."""
+    return f"--isolation chroot --pull=never --network host --build-arg UV_IMAGE={uv_image(tools)}"
+
+
+def uv_image(tools) -> str:
+    """A local stand-in for ghcr.io/astral-sh/uv:X (no registry here): an image
+    holding only /uv, the binary of the uv wheel pinned in tests/requirements.txt."""
+    uv = shutil.which("uv")
+    version = run([uv, "--version"], TEMPLATE_ROOT).stdout.split()[1]
+    reference = f"localhost/uv:{version}"
+    if not tools.image_exists(reference):
+        with tempfile.TemporaryDirectory() as context:
+            shutil.copy2(uv, Path(context) / "uv")
+            (Path(context) / "Containerfile").write_text("FROM scratch\nCOPY uv /uv\n")
+            tools.build_image(context, reference, dockerfile="Containerfile")
+    return reference
 
 
 def run(command, cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

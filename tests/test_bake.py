@@ -12,6 +12,8 @@ from conftest import TEMPLATE_ROOT, bake, run
 TEMPLATE_DIR = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}"
 # The files each CI choice owns; post_gen removes those of the others.
 CI_FILES = {"github": ".github/", "gitlab": ".gitlab-ci.yml", "jenkins": "Jenkinsfile"}
+# Written by the post_gen hook, not copied from the template.
+HOOK_FILES = {".cruft.json"}
 
 
 def expected_files(module: str, provider: str) -> set:
@@ -19,7 +21,7 @@ def expected_files(module: str, provider: str) -> set:
     names = {str(path.relative_to(TEMPLATE_DIR)).replace("{{cookiecutter.module_name}}", module)
              for path in TEMPLATE_DIR.rglob("*") if path.is_file()}
     dropped = [prefix for ci, prefix in CI_FILES.items() if provider not in ("all", ci)]
-    return {name for name in names if not name.startswith(tuple(dropped))}
+    return {name for name in names | HOOK_FILES if not name.startswith(tuple(dropped))}
 
 
 # Jinja left behind; GitHub Actions' own ${{ expr }} is meant to stay, and so

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import bake, project_env, run
+from conftest import bake, image_build_flags, project_env, run
 from support import ci_pipelines as ci
 from support import s3
 from support.ci_run import (PROVIDERS, add_branch, fast_venv, make_origin, run_main,
@@ -53,7 +53,7 @@ def repo(tmp_path_factory, tools):
         main = run_main(origin, root / "main", venv, {
             **tools.env, "REGISTRY_TLS_VERIFY": "false",
             "BASE_IMAGE": image_base,
-            "IMAGE_BUILD_FLAGS": "--isolation chroot --pull=never --network host",
+            "IMAGE_BUILD_FLAGS": image_build_flags(tools),
         }, credentials={**s3.CREDENTIALS, "REGISTRY_USER": "", "REGISTRY_PASSWORD": ""})
         repository = {"root": root, "venv": venv, "origin": origin, "project": project,
                       "endpoint": endpoint, "main": main, "runs": {}}

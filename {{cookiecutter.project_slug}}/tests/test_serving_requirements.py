@@ -1,34 +1,28 @@
-"""The serving image installs requirements-serve.txt; it must agree with pyproject.toml."""
-import re
+"""The serving image installs uv.lock's `serve` group alone (see Dockerfile):
+it must stay free of the training libraries."""
 import tomllib
 
 from conftest import PROJECT_ROOT
 
-PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)$")
+TRAINING_LIBRARIES = {"scikit-learn", "pandas", "dvc", "skl2onnx", "onnx", "matplotlib"}
 
 
-def normalized(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def pins(lines) -> dict:
-    found = {}
-    for line in lines:
-        line = line.split("#", 1)[0].strip()
-        if line:
-            match = PIN.match(line)
-            assert match, f"not an exact pin: {line!r}"
-            found[normalized(match.group(1))] = match.group(2)
+def serve_packages() -> set:
+    """Every package the `serve` group pulls in, by uv.lock's dependency graph."""
+    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text())
+    packages = {package["name"]: package for package in lock["package"]}
+    project = packages["{{ cookiecutter.project_slug }}"]
+    pending = [dependency["name"] for dependency in project["dev-dependencies"]["serve"]]
+    found = set()
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending += [dependency["name"] for dependency in packages[name].get("dependencies", [])]
     return found
 
 
-def test_image_requirements_pin_the_serve_extra_exactly():
-    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-    serve = pins(project["optional-dependencies"]["serve"])
-    image = pins((PROJECT_ROOT / "requirements-serve.txt").read_text().splitlines())
-    assert {name: image.get(name) for name in serve} == serve
-
-
-def test_image_requirements_carry_no_training_libraries():
-    image = pins((PROJECT_ROOT / "requirements-serve.txt").read_text().splitlines())
-    assert not {"scikit-learn", "pandas", "dvc", "skl2onnx", "onnx"} & set(image)
+def test_serve_group_pulls_in_no_training_library():
+    packages = serve_packages()
+    assert {"fastapi", "onnxruntime", "uvicorn"} <= packages
+    assert packages & TRAINING_LIBRARIES == set()
