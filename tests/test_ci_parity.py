@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from combinations import answer, selected_combinations
-from conftest import bake, run
+from conftest import TEMPLATE_ROOT, bake, run
 from support import ci_pipelines as ci
 
 PROVIDERS = ("github", "gitlab", "jenkins")
@@ -195,3 +195,17 @@ def test_cml_is_one_pinned_command_everywhere(project):
     config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     assert config["post"]["variables"]["ITERATIVE_DO_NOT_TRACK"] == "1"
     assert "ITERATIVE_DO_NOT_TRACK = '1'" in (project / "Jenkinsfile").read_text()
+
+
+def test_every_ci_installs_the_pinned_uv(project):
+    """`make install` is `uv sync --frozen`: each CI sets up the uv version the
+    template tests with (tests/requirements.txt), which the Dockerfile uses too."""
+    pinned = re.search(r"^uv==(\S+)$", (TEMPLATE_ROOT / "tests" / "requirements.txt").read_text(),
+                       re.M)[1]
+    github = [step["with"]["version"] for pipeline in ci.PIPELINES
+              for job in workflow(project, pipeline)["jobs"].values()
+              for step in job["steps"] if step.get("uses", "").startswith("astral-sh/setup-uv@")]
+    assert github and set(github) == {pinned}
+    gitlab = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["default"]["image"]
+    assert gitlab.startswith(f"ghcr.io/astral-sh/uv:{pinned}-python")
+    assert f"uv {pinned}" in (project / "Jenkinsfile").read_text()

@@ -37,12 +37,13 @@ from support import ci_pipelines as ci
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "act-actions"
 # The remote actions the workflows use, each mapped to its local stand-in.
 ACT_STAND_INS = {
-    "actions/setup-python": "setup-python",
     "actions/cache": "cache",
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
+    "astral-sh/setup-uv": "setup-uv",
 }
 STAND_IN_BIN = Path(__file__).resolve().parents[1] / "fixtures" / "bin"
+UV_CACHE = Path(__file__).resolve().parents[2] / "build" / "uv-cache"
 PROVIDERS = ("github", "gitlab", "jenkins")
 # Variables (not secrets) every CI run here has, e.g. for the S3 test remote.
 CI_VARIABLES = {"AWS_DEFAULT_REGION": "us-east-1"}
@@ -75,6 +76,8 @@ def ci_environment(venv: Path, home: Path) -> dict:
     env["PATH"] = os.pathsep.join([*tools, env["PATH"]])
     env["HOME"] = str(home)
     env["CML_CALLS"] = str(home / "cml-calls.txt")
+    # One uv cache for every run of the session, as a CI cache would keep it.
+    env["UV_CACHE_DIR"] = str(UV_CACHE)
     home.mkdir(parents=True, exist_ok=True)
     return env
 
@@ -101,7 +104,7 @@ def run_github(workspace: Path, env: dict, branch: str, secrets: dict,
     command = ["act", "pull_request", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
                "-W", ci.GITHUB_WORKFLOWS["pull-request"], "-e", str(event),
                "--env", f"LOCAL_ARTIFACTS_DIR={artifacts}", "--env", f"LOCAL_CACHE_DIR={cache}",
-               "--env", f"CML_CALLS={env['CML_CALLS']}",
+               "--env", f"CML_CALLS={env['CML_CALLS']}", "--env", f"UV_CACHE_DIR={UV_CACHE}",
                # act names the repository after origin's URL, here a local path.
                "--env", f"GITHUB_REPOSITORY={repository['full_name']}"]
     for name, value in CI_VARIABLES.items():
@@ -154,9 +157,6 @@ def run_jenkins(workspace: Path, env: dict, branch: str, secrets: dict,
                    "CHANGE_BRANCH": branch, "CHANGE_TARGET": "main",
                    "GIT_URL": subprocess.run(["git", "remote", "get-url", "origin"], cwd=workspace,
                                              capture_output=True, text=True).stdout.strip()}
-    # The Jenkinsfile makes .venv with `python3 -m venv`, which keeps an existing
-    # one: start it as a fast venv so `make install` needs no downloads.
-    fast_venv(workspace / ".venv")
     return jenkins_pipeline(workspace, "pull-request", jenkins_env, secrets, {"env": fork_env})
 
 
@@ -320,7 +320,6 @@ def run_main(origin: Path, directory: Path, venv: Path, environment: dict,
     workspace = checkout(origin, "main", directory / "workspace")
     env = {**ci_environment(venv, directory / "home"), **CI_VARIABLES, **environment,
            "BRANCH_NAME": "main", "GIT_URL": str(origin)}
-    fast_venv(workspace / ".venv")
     return jenkins_pipeline(workspace, "main", env, credentials)
 
 
@@ -361,7 +360,6 @@ def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: 
         targets = [(target, returncode == 0)
                    for target in re.findall(r"^\S+\s+\$ make ([a-z-]+)", log, re.M)]
         return PipelineRun(provider, returncode, targets, workspace, log, seconds)
-    fast_venv(workspace / ".venv")
     return jenkins_pipeline(workspace, "promotion",
                             {**env, "BRANCH_NAME": tag, "TAG_NAME": tag, "GIT_URL": str(origin)},
                             credentials={}, context={"tag": tag, "branch": tag})
