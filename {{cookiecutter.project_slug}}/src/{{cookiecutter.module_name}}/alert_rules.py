@@ -41,7 +41,8 @@ def selector(metric: str, matchers: str) -> str:
 
 def alerts(settings: dict) -> list:
     job = f'job="{settings["job"]}"'
-    predict = f'{job},route="/predict"'
+    # Both prediction routes: the JSON API and the Open Inference Protocol.
+    predict = f'{job},route=~"/predict|/v2/models/[^/]+/infer"'
     requests = selector("http_requests_total", predict)
     errors = selector("http_requests_total", f'{predict},status=~"5.."')
     buckets = selector("http_request_duration_seconds_bucket", predict)
