@@ -146,7 +146,9 @@ def test_a_failing_unit_test_turns_the_pipeline_red(repo, provider):
     run_ = pipeline_run(repo, provider, branch)
     assert run_.returncode != 0
     assert "test_injected_failure" in run_.log
-    assert run_.targets == [("install", True), ("lint", True), ("test", False)]
+    checks = ci.TARGETS[provider](repo["project"], "pull-request")
+    until_test = checks[:checks.index("test") + 1]
+    assert run_.targets == [(target, target != "test") for target in until_test]
     assert not (Path(run_.outputs) / "report.md").exists()
 
 
