@@ -2,7 +2,8 @@
 
 `make retrain` runs four steps; the middle two are `make pull repro`:
 
-    python -m {{ cookiecutter.module_name }}.retrain refresh    # clean tree? then `dvc update` the imports
+    # clean tree? then `dvc update` the imports
+    python -m {{ cookiecutter.module_name }}.retrain refresh
     make pull repro
     python -m {{ cookiecutter.module_name }}.retrain publish --hosting github --repo ORG/REPO
 

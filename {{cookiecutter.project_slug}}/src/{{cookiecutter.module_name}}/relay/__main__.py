@@ -1,4 +1,7 @@
-"""Run the relay: `python -m {{ cookiecutter.module_name }}.relay` (settings: server.py, triggers.py)."""
+"""Run the relay (settings: server.py, triggers.py):
+
+    python -m {{ cookiecutter.module_name }}.relay
+"""
 import os
 import sys
 
