@@ -17,32 +17,14 @@ Prints the medians, the ratio and the target (deploy-promotion < 10 s).
 """
 import argparse
 import hashlib
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
+from common import baked_project, sh, timed
 
-TEMPLATE = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 10.0
 IMAGE = "ghcr.io/my-org/tumor-classifier"  # the default answers' IMAGE
-GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-
-
-def sh(command, cwd, env) -> str:
-    return subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def timed(command, cwd, env) -> float:
-    start = time.perf_counter()
-    sh(command, cwd, env)
-    return time.perf_counter() - start
 
 
 def release(project: Path, env: dict) -> str:
@@ -57,11 +39,7 @@ def release(project: Path, env: dict) -> str:
 
 
 def released_project(work: Path) -> tuple:
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work)))
-    env = {**os.environ, **GIT_IDENTITY, "DVC_NO_ANALYTICS": "1",
-           "DVC_SITE_CACHE_DIR": str(work / "dvc-site-cache"),
-           "PYTHONPATH": str(project / "src"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    project, env = baked_project(work)
     origin = work / "origin.git"
     sh(["make", "repro"], project, env)
     sh(["git", "add", "-A"], project, env)

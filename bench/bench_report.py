@@ -10,39 +10,19 @@ Timed, each run alternating:
 Prints the medians, their ratio and the target (make report < 5 s).
 """
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
+from common import baked_project, sh, timed
 
-TEMPLATE = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 5.0
-GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-
-
-def sh(command, cwd, env) -> None:
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
-
-
-def timed(command, cwd, env) -> float:
-    start = time.perf_counter()
-    sh(command, cwd, env)
-    return time.perf_counter() - start
 
 
 def feature_project(work: Path) -> tuple:
     """A baked project with a pipeline run on main and another on branch feature."""
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work)))
-    env = {**os.environ, **GIT_IDENTITY, "DVC_NO_ANALYTICS": "1",
-           "DVC_SITE_CACHE_DIR": str(work / "dvc-site-cache"),
-           "PYTHONPATH": str(project / "src"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    project, env = baked_project(work)
     sh(["make", "repro"], project, env)
     sh(["git", "add", "-A"], project, env)
     sh(["git", "commit", "-q", "-m", "pipeline run"], project, env)

@@ -4,6 +4,7 @@ import re
 import shutil
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
@@ -110,7 +111,7 @@ def metric_names(expr: str) -> set:
             - {"and", "or", "unless", "bool", "offset"}}
 
 
-def test_every_dashboard_query_reads_metrics_the_app_exports(trained_model):
+def test_every_dashboard_and_alert_query_reads_metrics_the_app_exports(trained_model):
     client = TestClient(app_for(trained_model))
     send(client, make_frame(rows=5))
     text = client.get("/metrics").text
@@ -119,6 +120,8 @@ def test_every_dashboard_query_reads_metrics_the_app_exports(trained_model):
     dashboard = json.loads((PROJECT_ROOT / "monitoring" / "grafana-dashboard.json").read_text())
     queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
     assert len(queries) >= 6
+    rules = yaml.safe_load((PROJECT_ROOT / "monitoring" / "prometheus-rules.yml").read_text())
+    queries += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
     for expr in queries:
         names = metric_names(expr)
         assert names and names <= exported, (expr, names - exported)

@@ -1,0 +1,34 @@
+"""What the benchmarks share: a baked default project, the environment a
+developer has in it, and running or timing a command there."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+                "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+
+def baked_project(work: Path) -> tuple:
+    """The default project in ``work``, and the environment to run it with."""
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work)))
+    env = {**os.environ, **GIT_IDENTITY, "DVC_NO_ANALYTICS": "1",
+           "DVC_SITE_CACHE_DIR": str(work / "dvc-site-cache"),
+           "PYTHONPATH": str(project / "src"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return project, env
+
+
+def sh(command, cwd, env) -> str:
+    return subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def timed(command, cwd, env) -> float:
+    start = time.perf_counter()
+    sh(command, cwd, env)
+    return time.perf_counter() - start
