@@ -14,7 +14,6 @@ Needs wrk (Debian package; scripts/install-system-deps.sh).
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_serving import (  # noqa: E402  (the sibling benchmark's helpers)
     MODULE, WRK_SCRIPT, Server, free_port, request_bodies, trained_project, wrk)
+from common import load_arguments, wrk_missing  # noqa: E402
 
 ROW_COUNTS = (1, 100)
 CONNECTIONS = 8
@@ -101,12 +101,10 @@ def report(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per mode and case")
+    load_arguments(parser, "mode")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk not found: run scripts/install-system-deps.sh", file=sys.stderr)
+    if wrk_missing():
         return 2
     with tempfile.TemporaryDirectory(prefix="bench-monitoring-") as tmp:
         work = Path(tmp)

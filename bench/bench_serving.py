@@ -43,6 +43,8 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from common import load_arguments, wrk_missing
+
 TEMPLATE = Path(__file__).resolve().parent.parent
 VENVS = TEMPLATE / "build" / "bench-venvs"
 MODEL_PINS = ["scikit-learn==1.9.1", "pandas==3.1.1", "joblib==1.6.0", "numpy==2.4.6"]
@@ -483,15 +485,13 @@ def report(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per server and case")
+    load_arguments(parser, "server")
     parser.add_argument("--baseline", metavar="REF",
                         help="also serve the project the template at git REF generates")
     parser.add_argument("--only", nargs="*", choices=list(TITLES), help="serve only these")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk not found: run scripts/install-system-deps.sh", file=sys.stderr)
+    if wrk_missing():
         return 2
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         work = Path(tmp)

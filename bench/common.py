@@ -1,6 +1,8 @@
 """What the benchmarks share: a baked default project, the environment a
 developer has in it, and running or timing a command there."""
+import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,3 +34,16 @@ def timed(command, cwd, env) -> float:
     start = time.perf_counter()
     sh(command, cwd, env)
     return time.perf_counter() - start
+
+
+def load_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """The options of a wrk benchmark: how long and how often to load."""
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help=f"wrk runs per {what} and case")
+
+
+def wrk_missing() -> bool:
+    if shutil.which("wrk") is None:
+        print("wrk not found: run scripts/install-system-deps.sh", file=sys.stderr)
+        return True
+    return False

@@ -458,20 +458,18 @@ def test_mismatched_selector_is_caught(defaults, tmp_path):
     assert any(p.startswith("Service selector") for p in problems)
 
 
-def test_missing_required_field_fails_validation(defaults, tmp_path):
-    deploy = broken_copy(defaults, tmp_path, "base/deployment.yaml",
-                         "        - name: serving\n", "        - \n")
-    result = kubernetes_validate(render(deploy / "overlays" / "production"))
+@pytest.mark.parametrize("file, good, bad, overlay, message", [
+    ("base/deployment.yaml", "        - name: serving\n", "        - \n", "production",
+     "'name' is a required property"),
+    ("base/service.yaml", "  type: ClusterIP\n", "  type: ClusterIP\n  externalPort: 80\n",
+     "staging", "externalPort"),
+], ids=["missing-required-field", "unknown-field"])
+def test_broken_manifests_fail_strict_validation(defaults, tmp_path, file, good, bad, overlay,
+                                                 message):
+    deploy = broken_copy(defaults, tmp_path, file, good, bad)
+    result = kubernetes_validate(render(deploy / "overlays" / overlay))
     assert result.returncode != 0
-    assert "'name' is a required property" in result.stdout + result.stderr
-
-
-def test_unknown_field_fails_strict_validation(defaults, tmp_path):
-    deploy = broken_copy(defaults, tmp_path, "base/service.yaml",
-                         "  type: ClusterIP\n", "  type: ClusterIP\n  externalPort: 80\n")
-    result = kubernetes_validate(render(deploy / "overlays" / "staging"))
-    assert result.returncode != 0
-    assert "externalPort" in result.stdout + result.stderr
+    assert message in result.stdout + result.stderr
 
 
 def test_privilege_escalation_breaks_pod_security(defaults, tmp_path):
