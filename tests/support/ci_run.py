@@ -78,6 +78,7 @@ def ci_environment(venv: Path, home: Path) -> dict:
     env["CML_CALLS"] = str(home / "cml-calls.txt")
     # One uv cache for every run of the session, as a CI cache would keep it.
     env["UV_CACHE_DIR"] = str(UV_CACHE)
+    env["UV_PYTHON_DOWNLOADS"] = "never"  # the runner's Python, as setup-uv gives
     home.mkdir(parents=True, exist_ok=True)
     return env
 
