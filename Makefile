@@ -8,6 +8,11 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 BUILD := build
 DEMO_DIR := $(BUILD)/demo
+# Python caches compiled modules, as it does on CI runners and laptops, even
+# where the environment says not to: the hundreds of processes the tests start
+# (DVC stages, make targets, CI runners) then reuse them instead of each
+# compiling scikit-learn, pandas and the rest again.
+unexport PYTHONDONTWRITEBYTECODE
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k answers"
 PYTEST_ARGS ?=
 

@@ -106,6 +106,24 @@ def assert_secrets_kept_apart(project: Path, provider: str):
 
 # --- guards, read from the files ---------------------------------------------------
 
+# Ways a CI file could let a failing step pass: each CI's own switch, or shell.
+SWALLOWED_FAILURE = re.compile(r"continue-on-error|allow_failure|catchError|unstable\(|"
+                               r"\|\|\s*(true\b|:)|set \+e")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_no_step_can_fail_quietly(project, provider):
+    """A failing target fails its pipeline on every CI (test_ci_run shows it for
+    one failing check); nothing in the files can soften that."""
+    files = {"github": [ci.GITHUB_WORKFLOWS[pipeline] for pipeline in ci.PIPELINES],
+             "gitlab": [".gitlab-ci.yml"],
+             "jenkins": sorted({ci.jenkinsfile(project, pipeline).name
+                                for pipeline in ci.PIPELINES})}[provider]
+    for name in files:
+        for number, line in enumerate((project / name).read_text().splitlines(), 1):
+            assert not SWALLOWED_FAILURE.search(line), f"{name}:{number}: {line.strip()}"
+
+
 def workflow(project: Path, pipeline: str) -> dict:
     return yaml.safe_load((project / ci.GITHUB_WORKFLOWS[pipeline]).read_text())
 

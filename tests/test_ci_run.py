@@ -5,7 +5,7 @@ run-cache to the remote and deploys; then the pull-request pipeline runs on
 GitHub Actions (act), GitLab CI (gitlab-ci-local) and Jenkins (its sh steps):
 each pulls the data, restores the unchanged stages from the run-cache, goes
 green with the author's metrics, and posts one report with pinned CML. A
-failing unit test turns each red; a fork, which gets no secrets, says the
+failing check turns each red; a fork, which gets no secrets, says the
 data was unavailable and fails the gate.
 
 How each system is run here, and what is off (posting: CML is replaced by a
@@ -76,8 +76,9 @@ def stages_run(log: str) -> set:
 
 
 def dvc_lines(log: str) -> str:
-    """What DVC said about each stage, for a failure message."""
-    return "\n".join(line for line in log.splitlines() if "stage '" in line.lower())
+    """What `make pull` and DVC said, stage by stage, for a failure message."""
+    return "\n".join(line for line in log.splitlines()
+                     if re.search(r"stage '|dvc pull|^pull:|ERROR|WARNING", line, re.I))
 
 
 def test_main_pipeline_pushes_data_models_and_run_cache(repo):
@@ -140,18 +141,21 @@ def test_an_unchanged_pipeline_is_restored_not_recomputed(repo):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_failing_unit_test_turns_the_pipeline_red(repo, provider):
+def test_a_failing_check_turns_the_pipeline_red_and_stops_it(repo, provider):
+    """A failing step (here flake8, so the run stops early) fails the run and
+    nothing after it runs. test_ci_parity checks that no CI file can let a
+    step fail quietly (continue-on-error, allow_failure, catchError, || true)."""
     branch = "broken"
     if not any(key[1] == branch for key in repo["runs"]):
         add_branch(repo["project"], repo["origin"], branch, {
             "tests/test_injected_failure.py": '"""Injected by the template tests: CI must go '
-            'red."""\n\n\ndef test_injected_failure():\n    assert 1 + 1 == 3\n'})
+            'red."""\nimport os\n'})
     run_ = pipeline_run(repo, provider, branch)
     assert run_.returncode != 0
-    assert "test_injected_failure" in run_.log
+    assert "test_injected_failure.py:2:1: F401 'os' imported but unused" in run_.log
     checks = ci.TARGETS[provider](repo["project"], "pull-request")
-    until_test = checks[:checks.index("test") + 1]
-    assert run_.targets == [(target, target != "test") for target in until_test]
+    until_lint = checks[:checks.index("lint") + 1]
+    assert run_.targets == [(target, target != "lint") for target in until_lint]
     assert not (Path(run_.outputs) / "report.md").exists()
 
 

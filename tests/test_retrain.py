@@ -6,7 +6,8 @@ HTTP server standing in for GitHub's REST API.
 Unchanged data creates nothing; a new version of the data at its source gives
 a commit on retrain/auto at origin and one pull request, updated (not
 duplicated) by the next run. Git runs without a global identity, as on a bare
-CI runner.
+CI runner. Then each CI's retraining pipeline runs as its CI would start it
+(act, gitlab-ci-local, the Jenkinsfile.retrain steps) and does the same.
 """
 import json
 import subprocess
@@ -16,7 +17,9 @@ import pandas as pd
 import pytest
 
 from conftest import bake, project_env, run
+from support import ci_pipelines as ci
 from support.alert_chain import stand_in_api
+from support.ci_run import PROVIDERS, REPOSITORY, fast_venv, run_retrain
 
 PULLS = "/repos/org/model/pulls"
 IMPORTED = "data/raw/data.csv"
@@ -120,3 +123,40 @@ def test_changed_data_opens_one_pull_request_and_updates_it(setup):
     assert git(origin, "rev-parse", "retrain/auto").strip() != first
     assert git(origin, "rev-parse", "retrain/auto^").strip() == main
     assert heads(origin) == ["refs/heads/main", "refs/heads/retrain/auto"]
+
+
+# Where each CI's pipeline opens the request: GitHub's repository (act's
+# `github.repository`), GitLab's CI_PROJECT_ID, the Jenkinsfile's repo_url answer.
+REQUESTS_PATH = {"github": f"/repos/{REPOSITORY}/pulls", "gitlab": "/projects/7/merge_requests",
+                 "jenkins": "/repos/my-org/tumor-classifier/pulls"}
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    return fast_venv(tmp_path_factory.mktemp("retrain-venv") / "venv")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_each_ci_runs_retraining_and_opens_the_request(setup, venv, provider, tmp_path):
+    """The same targets on every CI, from a fresh checkout of main, with the
+    CI's token and hosting API: a new version of the data ends as a commit on
+    retrain/auto and one request naming why the run started."""
+    project, origin, source = setup
+    publish_new_version(source, rows=len(pd.read_csv(source)) - 10)
+    reason = f"FeatureDrift on {provider}"
+    with stand_in_api(project) as api:
+        path = REQUESTS_PATH[provider]
+        api.answer("GET", path, 200, [])
+        api.answer("POST", path, 201, {"number": 8, "iid": 8, "html_url": "https://hosting.test/8",
+                                       "web_url": "https://hosting.test/8"})
+        result = run_retrain(provider, origin, tmp_path, venv, api.url, TOKEN, reason)
+    assert result.returncode == 0, result.log[-6000:]
+    assert [target for target, _ in result.targets] == ci.TARGETS[provider](project, "retrain")
+    assert "retrain: opened https://hosting.test/8" in result.log
+    assert [(request.method, request.path) for request in api.requests] == [
+        ("GET", path), ("POST", path)]
+    auth = api.requests[1].headers
+    assert auth.get("Authorization") == f"Bearer {TOKEN}" or auth.get("PRIVATE-TOKEN") == TOKEN
+    main = git(origin, "rev-parse", "main").strip()
+    assert git(origin, "rev-parse", "retrain/auto^").strip() == main
+    assert git(origin, "log", "-1", "--format=%s", "retrain/auto").strip() == f"retrain: {reason}"

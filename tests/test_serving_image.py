@@ -109,6 +109,8 @@ def test_serves_every_endpoint_as_non_root(tools, project, container):
     assert container.get("/health").status == 200
     ready = container.get("/ready")
     assert ready.status == 200 and json.loads(ready.body)["model_version"] == TAG
+    # This image's own TAG, even when an image with another TAG was built before it.
+    assert container.exec(["cat", "/app/MODEL_VERSION"]) == TAG
     status, body = post(container.url + "/predict", json.dumps(valid_row(project)).encode())
     assert status == 200 and body["classes"] == [0, 1] and len(body["probabilities"][0]) == 2
     status, body = post(container.url + "/predict", b'{"mean_radius": NaN}')

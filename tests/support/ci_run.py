@@ -47,6 +47,8 @@ UV_CACHE = Path(__file__).resolve().parents[2] / "build" / "uv-cache"
 PROVIDERS = ("github", "gitlab", "jenkins")
 # Variables (not secrets) every CI run here has, e.g. for the S3 test remote.
 CI_VARIABLES = {"AWS_DEFAULT_REGION": "us-east-1"}
+# The repository as the hosting API names it, in every event.
+REPOSITORY = "example/project"
 
 
 @dataclass
@@ -92,50 +94,52 @@ def checkout(origin: Path, branch: str, workspace: Path) -> Path:
     return workspace
 
 
-def run_github(workspace: Path, env: dict, branch: str, secrets: dict,
-               fork: bool) -> PipelineRun:
-    event = workspace.parent / "pull_request.json"
-    repository = {"full_name": "example/project"}
-    head = {"full_name": "someone/project-fork"} if fork else repository
-    event.write_text(json.dumps({"repository": repository, "pull_request": {
-        "number": 1, "head": {"ref": branch, "repo": head}, "base": {"ref": "main"}}}))
+def run_act(workspace: Path, env: dict, pipeline: str, event_name: str, payload: dict,
+            secrets: dict | None = None, variables: dict | None = None,
+            local_origin: Path | None = None) -> PipelineRun:
+    """One workflow of the project under act, for ``event_name`` with ``payload``.
+    ``local_origin``: the workflow checks out a named ref, which act does not
+    skip; the checkout stand-in clones it from there."""
+    event = workspace.parent / f"{event_name}.json"
+    event.write_text(json.dumps({"repository": {"full_name": REPOSITORY}, **payload}))
     artifacts = workspace.parent / "artifacts"
     cache = workspace.parent / "actions-cache"  # kept between runs, like GitHub's cache
-    workflow = yaml_load(workspace / ci.GITHUB_WORKFLOWS["pull-request"])
-    command = ["act", "pull_request", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
-               "-W", ci.GITHUB_WORKFLOWS["pull-request"], "-e", str(event),
-               "--env", f"LOCAL_ARTIFACTS_DIR={artifacts}", "--env", f"LOCAL_CACHE_DIR={cache}",
-               "--env", f"CML_CALLS={env['CML_CALLS']}", "--env", f"UV_CACHE_DIR={UV_CACHE}",
+    workflow_file = ci.GITHUB_WORKFLOWS[pipeline]
+    command = ["act", event_name, "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
+               "-W", workflow_file, "-e", str(event)]
+    act_env = {"LOCAL_ARTIFACTS_DIR": artifacts, "LOCAL_CACHE_DIR": cache,
+               "CML_CALLS": env["CML_CALLS"], "UV_CACHE_DIR": UV_CACHE,
                # act names the repository after origin's URL, here a local path.
-               "--env", f"GITHUB_REPOSITORY={repository['full_name']}"]
-    for name, value in CI_VARIABLES.items():
+               "GITHUB_REPOSITORY": REPOSITORY}
+    if local_origin is not None:
+        act_env["LOCAL_ORIGIN"] = local_origin
+    for name, value in act_env.items():
+        command += ["--env", f"{name}={value}"]
+    for name, value in {**CI_VARIABLES, **(variables or {})}.items():
         command += ["--var", f"{name}={value}"]
     # GitHub gives every run a GITHUB_TOKEN (read-only for a fork).
-    for name, value in {"GITHUB_TOKEN": "github-token-stand-in", **secrets}.items():
+    for name, value in {"GITHUB_TOKEN": "github-token-stand-in", **(secrets or {})}.items():
         command += ["--secret", f"{name}={value}"]
-    for reference in sorted(uses(workflow)):
+    stand_ins = {**ACT_STAND_INS, **({"actions/checkout": "checkout"} if local_origin else {})}
+    for reference in sorted(uses(yaml_load(workspace / workflow_file))):
         action = reference.split("@")[0]
-        if action != "actions/checkout":  # act copies the work tree itself
-            command += ["--local-repository", f"{reference}={FIXTURES / ACT_STAND_INS[action]}"]
+        if action in stand_ins:  # else a plain checkout: act copies the work tree itself
+            command += ["--local-repository", f"{reference}={FIXTURES / stand_ins[action]}"]
     returncode, log, seconds = timed(command, workspace, env)
     targets = [(target, outcome == "Success") for outcome, target in
                re.findall(r"(Success|Failure) - Main make ([a-z-]+)", log)]
     return PipelineRun("github", returncode, targets, artifacts / "report", log, seconds)
 
 
-def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
-               fork: bool) -> PipelineRun:
-    variables = {"CI_PIPELINE_SOURCE": "merge_request_event",
-                 "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
-                 "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, "CI_MERGE_REQUEST_IID": "1",
-                 "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "8" if fork else "7",
-                 "CML_CALLS": env["CML_CALLS"], **CI_VARIABLES, **secrets,
-                 # The note token (scoped to the post job's environment on GitLab).
-                 **({} if fork else {"REPO_TOKEN": "gitlab-token-stand-in"})}
+def run_gitlab_ci_local(workspace: Path, env: dict, variables: dict) -> PipelineRun:
+    """The pipeline .gitlab-ci.yml gives for ``variables`` (the predefined ones
+    given here replace gitlab-ci-local's own), each job in its own copy of the
+    repo with the shell executor."""
     command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
                "--no-artifacts-to-source", "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
-               "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_PROJECT_ID"]
-    for name, value in variables.items():
+               "--ignore-predefined-vars", ",".join(name for name in variables
+                                                    if name.startswith("CI_"))]
+    for name, value in {**CI_VARIABLES, **variables}.items():
         command += ["--variable", f"{name}={value}"]
     returncode, log, seconds = timed(command, workspace, env)
     targets = []
@@ -145,9 +149,29 @@ def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
         targets.append((target, False))
     if targets and returncode == 0:
         targets[-1] = (targets[-1][0], True)
+    return PipelineRun("gitlab", returncode, targets, workspace, log, seconds)
+
+
+def run_github(workspace: Path, env: dict, branch: str, secrets: dict,
+               fork: bool) -> PipelineRun:
+    head = {"full_name": "someone/project-fork"} if fork else {"full_name": REPOSITORY}
+    return run_act(workspace, env, "pull-request", "pull_request", {"pull_request": {
+        "number": 1, "head": {"ref": branch, "repo": head}, "base": {"ref": "main"}}}, secrets)
+
+
+def run_gitlab(workspace: Path, env: dict, branch: str, secrets: dict,
+               fork: bool) -> PipelineRun:
+    run = run_gitlab_ci_local(workspace, env, {
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch, "CI_MERGE_REQUEST_IID": "1",
+        "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "8" if fork else "7",
+        "CML_CALLS": env["CML_CALLS"], **secrets,
+        # The note token (scoped to the post job's environment on GitLab).
+        **({} if fork else {"REPO_TOKEN": "gitlab-token-stand-in"})})
     jobs = [name for name, _ in ci.gitlab_jobs(workspace, "pull-request")]
-    outputs = workspace / ".gitlab-ci-local" / "artifacts" / jobs[0]
-    return PipelineRun("gitlab", returncode, targets, outputs, log, seconds)
+    run.outputs = workspace / ".gitlab-ci-local" / "artifacts" / jobs[0]
+    return run
 
 
 def run_jenkins(workspace: Path, env: dict, branch: str, secrets: dict,
@@ -191,7 +215,7 @@ def run_jenkins_steps(workspace: Path, pipeline: str, environment: dict, timeout
     ``context`` overrides the build's context (e.g. a fork's CHANGE_FORK).
     Stops at the first failing step, as Jenkins fails the build there."""
     credentials = credentials or {}
-    jenkinsfile = workspace / "Jenkinsfile"
+    jenkinsfile = ci.jenkinsfile(workspace, pipeline)
     build_env = {**environment, "WORKSPACE": str(workspace)}
     parsed = ci.parse_jenkinsfile(jenkinsfile)
     for name, value in parsed.environment.items():
@@ -329,38 +353,51 @@ def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: 
     """The pipeline a stage tag starts, in a fresh checkout of the tag; each CI
     file then switches to main's code (GitHub's checkout `ref: main`, the
     GitLab and Jenkins jobs' own `git checkout`); the tag as the CI passes it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    workspace = checkout(origin, tag, directory / "workspace")
-    env = {**{name: value for name, value in environment.items() if name != "PATH"},
-           **ci_environment(venv, directory / "home")}
+    workspace, env = scheduled_checkout(origin, tag, directory, venv, environment)
     if provider == "github":
-        event = directory / "push.json"
-        event.write_text(json.dumps({"ref": f"refs/tags/{tag}", "ref_name": tag,
-                                     "repository": {"full_name": "example/project"}}))
-        workflow = yaml_load(workspace / ci.GITHUB_WORKFLOWS["promotion"])
-        command = ["act", "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server",
-                   "-W", ci.GITHUB_WORKFLOWS["promotion"], "-e", str(event),
-                   "--secret", "GITHUB_TOKEN=github-token-stand-in",
-                   "--env", "GITHUB_REPOSITORY=example/project", "--env", f"LOCAL_ORIGIN={origin}"]
-        # This checkout names a ref (main), which act does not skip: a stand-in does it.
-        stand_ins = {**ACT_STAND_INS, "actions/checkout": "checkout"}
-        for reference in sorted(uses(workflow)):
-            command += ["--local-repository",
-                        f"{reference}={FIXTURES / stand_ins[reference.split('@')[0]]}"]
-        returncode, log, seconds = timed(command, workspace, env)
-        targets = [(target, outcome == "Success") for outcome, target in
-                   re.findall(r"(Success|Failure) - Main make ([a-z-]+)", log)]
-        return PipelineRun(provider, returncode, targets, workspace, log, seconds)
+        return run_act(workspace, env, "promotion", "push",
+                       {"ref": f"refs/tags/{tag}", "ref_name": tag}, local_origin=origin)
     if provider == "gitlab":
-        command = ["gitlab-ci-local", "--force-shell-executor", "--shell-isolation",
-                   "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
-                   "--ignore-predefined-vars", "CI_PIPELINE_SOURCE,CI_COMMIT_TAG,CI_COMMIT_BRANCH",
-                   "--variable", "CI_PIPELINE_SOURCE=push", "--variable", f"CI_COMMIT_TAG={tag}",
-                   "--variable", "CI_COMMIT_BRANCH=", "--variable", "CI_DEFAULT_BRANCH=main"]
-        returncode, log, seconds = timed(command, workspace, env)
-        targets = [(target, returncode == 0)
-                   for target in re.findall(r"^\S+\s+\$ make ([a-z-]+)", log, re.M)]
-        return PipelineRun(provider, returncode, targets, workspace, log, seconds)
+        return run_gitlab_ci_local(workspace, env, {
+            "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": tag, "CI_COMMIT_BRANCH": "",
+            "CI_DEFAULT_BRANCH": "main"})
     return jenkins_pipeline(workspace, "promotion",
                             {**env, "BRANCH_NAME": tag, "TAG_NAME": tag, "GIT_URL": str(origin)},
                             credentials={}, context={"tag": tag, "branch": tag})
+
+
+def run_retrain(provider: str, origin: Path, directory: Path, venv: Path, api_url: str,
+                token: str, reason: str) -> PipelineRun:
+    """The retraining pipeline as each CI starts it on main: GitHub's manual
+    run (workflow_dispatch, the relay's call) with its `reason` input, GitLab's
+    schedule, Jenkins' job with its RETRAIN_REASON parameter. ``api_url``: the
+    hosting API (GitHub's `vars.HOSTING_API_URL`, GitLab's CI_API_V4_URL,
+    Jenkins' HOSTING_API_URL in the agent's environment)."""
+    workspace, env = scheduled_checkout(origin, "main", directory, venv, {})
+    if provider == "github":
+        return run_act(workspace, env, "retrain", "workflow_dispatch",
+                       {"ref": "refs/heads/main", "inputs": {"reason": reason}},
+                       secrets={"RETRAIN_TOKEN": token},
+                       variables={"HOSTING_API_URL": api_url}, local_origin=origin)
+    if provider == "gitlab":
+        return run_gitlab_ci_local(workspace, env, {
+            "CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BRANCH": "main",
+            "CI_DEFAULT_BRANCH": "main", "CI_PROJECT_ID": "7", "CI_API_V4_URL": api_url,
+            # The job points origin at "$CI_PROJECT_URL.git" to push.
+            "CI_PROJECT_URL": str(origin).removesuffix(".git"),
+            "RETRAIN_TOKEN": token, "RETRAIN_REASON": reason})
+    return jenkins_pipeline(
+        workspace, "retrain",
+        {**env, "BRANCH_NAME": "main", "GIT_URL": str(origin), "HOSTING_API_URL": api_url,
+         "RETRAIN_REASON": reason},
+        credentials={"GITOPS_USER": "ci", "GITOPS_TOKEN": token, "REPO_TOKEN": token})
+
+
+def scheduled_checkout(origin: Path, ref: str, directory: Path, venv: Path,
+                       environment: dict) -> tuple:
+    """A fresh checkout of ``ref`` in ``directory``/workspace and the runner's environment."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = checkout(origin, ref, directory / "workspace")
+    env = {**{name: value for name, value in environment.items() if name != "PATH"},
+           **ci_environment(venv, directory / "home")}
+    return workspace, env

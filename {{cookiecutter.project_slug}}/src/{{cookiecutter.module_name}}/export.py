@@ -106,8 +106,14 @@ def convert(model: Pipeline, n_features: int) -> onnx.ModelProto:
 
 
 def session_for(onnx_model: onnx.ModelProto) -> onnxruntime.InferenceSession:
+    # One thread: the trees' sums then add up in one order on every machine,
+    # so onnx_check.json is byte-identical on a laptop and on a 2-core CI
+    # runner, and DVC restores this stage instead of re-running it.
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
     return onnxruntime.InferenceSession(
-        onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+        onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
 def compare(session: onnxruntime.InferenceSession, model: Pipeline,
