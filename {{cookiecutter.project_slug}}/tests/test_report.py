@@ -9,6 +9,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
+from {{ cookiecutter.module_name }}.report import images
 from {{ cookiecutter.module_name }}.report.__main__ import main
 from {{ cookiecutter.module_name }}.report.compare import verdict
 from {{ cookiecutter.module_name }}.report.markdown import WORD_JOINER
@@ -86,6 +87,22 @@ def repo(tmp_path, monkeypatch):
     return repo, base_sha, new_sha
 
 
+@pytest.fixture(autouse=True)
+def images_drawn_only_where_checked(request, monkeypatch):
+    """Drawing the three PNGs is most of a report's time. Tests that look at
+    them ask for real drawing with @pytest.mark.draws_images; the others get an
+    empty file where each image goes."""
+    if request.node.get_closest_marker("draws_images"):
+        return
+
+    def empty_image(name, panels, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        return path
+
+    monkeypatch.setattr(images, "render", empty_image)
+
+
 def png_size(path) -> tuple:
     """(width, height) from the PNG header; fails unless the file is a PNG."""
     data = path.read_bytes()
@@ -119,6 +136,7 @@ def test_report_shows_params_and_every_metric(repo):
     assert "**`roc_auc` regressed by 0.02**: 0.95 → 0.93" in report
 
 
+@pytest.mark.draws_images
 def test_report_images_are_png_side_by_side(repo):
     path, _, _ = repo
     assert main(["--base", "main"]) == 0
@@ -140,6 +158,7 @@ def test_uncommitted_changes_are_noted(repo):
     assert "**`roc_auc` improved by 0.02**: 0.95 → 0.97" in report
 
 
+@pytest.mark.draws_images
 def test_first_run_shows_current_metrics(tmp_path, monkeypatch):
     path, _, _ = make_repo(tmp_path, {"params.yaml": params(), "README.md": "no metrics yet\n"})
     monkeypatch.chdir(path)
@@ -351,6 +370,7 @@ def test_unavailable_data_gives_no_metrics_and_fails_the_gate(tmp_path, monkeypa
     assert "not reproduced" in gate_file.read_text()
 
 
+@pytest.mark.draws_images
 def test_plots_link_to_the_ci_artifact_instead_of_being_uploaded(tmp_path, monkeypatch):
     base = {"params.yaml": params(), "metrics.json": BASE_METRICS, **plots(shift=0)}
     path, _, _ = make_repo(tmp_path, base)
