@@ -75,8 +75,9 @@ def timed(provider, origin, branch, root, venv, label, index) -> float:
                            venv, SECRETS[provider])
     if run.returncode != 0:
         sys.exit(f"{label} on {provider}: pipeline failed\n{run.log[-3000:]}")
+    steps = ", ".join(f"{script.split()[-1]} {seconds:.1f}" for script, seconds in run.step_seconds)
     print(f"  {label:<6} {provider:<8} run {index + 1}: {run.seconds:6.1f} s, "
-          f"{stages_run(run.log)} stages ran", flush=True)
+          f"{stages_run(run.log)} stages ran" + (f" ({steps})" if steps else ""), flush=True)
     return run.seconds
 
 

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from support import ci_pipelines as ci
@@ -60,6 +60,7 @@ class PipelineRun:
     log: str
     seconds: float
     cml_calls: str = ""  # what the npx stand-in recorded
+    step_seconds: list = field(default_factory=list)  # (step, seconds); Jenkins steps only
 
 
 def fast_venv(path: Path) -> Path:
@@ -195,7 +196,8 @@ def jenkins_pipeline(workspace: Path, pipeline: str, environment: dict, credenti
                for target in ci.make_targets(step.script)]
     returncode = 0 if all(step.returncode == 0 for step in steps) else 1
     log = "\n".join(f"[{step.stage}] $ {step.script}\n{step.output}" for step in steps)
-    return PipelineRun("jenkins", returncode, targets, workspace, log, seconds)
+    return PipelineRun("jenkins", returncode, targets, workspace, log, seconds,
+                       step_seconds=[(step.script, step.seconds) for step in steps])
 
 
 @dataclass
@@ -204,6 +206,7 @@ class StepRun:
     script: str
     returncode: int
     output: str
+    seconds: float
 
 
 def run_jenkins_steps(workspace: Path, pipeline: str, environment: dict, timeout: int = 900,
@@ -229,12 +232,13 @@ def run_jenkins_steps(workspace: Path, pipeline: str, environment: dict, timeout
         for step in steps:
             bound = {name: credentials.get(name, "placeholder-credential")
                      for name in step.credentials}
+            start = time.perf_counter()
             result = subprocess.run(["bash", "-eo", "pipefail", "-c", step.script],
                                     cwd=workspace, env={**env, **bound}, text=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     timeout=timeout)
             runs.append(StepRun(" / ".join(stage_path), step.script, result.returncode,
-                                result.stdout))
+                                result.stdout, time.perf_counter() - start))
             if result.returncode != 0:
                 return runs
     return runs

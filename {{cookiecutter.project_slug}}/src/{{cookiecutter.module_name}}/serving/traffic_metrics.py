@@ -36,6 +36,9 @@ class TrafficMetrics:
             ["version"], registry=self.registry)
         self.class_counters = {}
         self.feature_counters = []
+        # Labelled children, looked up once: .labels() takes a lock each call.
+        self.request_counters = {}  # (route, status) -> counter
+        self.latency_histograms = {}  # route -> histogram
         self.minimums = self.maximums = None
         self.drift = None
 
@@ -55,16 +58,25 @@ class TrafficMetrics:
         self.maximums = np.array([feature.maximum for feature in model.features])
 
     def observe_request(self, route: str, status: int, started: float) -> None:
-        self.requests.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(time.perf_counter() - started)
+        counter = self.request_counters.get((route, status))
+        if counter is None:  # routes are a fixed set, statuses a few: this stays small
+            counter = self.request_counters[route, status] = self.requests.labels(
+                route, str(status))
+        histogram = self.latency_histograms.get(route)
+        if histogram is None:
+            histogram = self.latency_histograms[route] = self.latency.labels(route)
+        counter.inc()
+        histogram.observe(time.perf_counter() - started)
 
     def observe_predictions(self, matrix: np.ndarray, labels: list) -> None:
         for label in set(labels):
             counter = self.class_counters.get(label) or self.predictions.labels(str(label))
             counter.inc(labels.count(label))
         # NaN (a null feature) compares False both ways, so it is never counted.
-        outside = ((matrix < self.minimums) | (matrix > self.maximums)).sum(axis=0)
-        for column in np.flatnonzero(outside):
-            self.feature_counters[column].inc(int(outside[column]))
+        outside = (matrix < self.minimums) | (matrix > self.maximums)
+        if outside.any():  # the usual request has nothing out of range: no more work
+            counts = outside.sum(axis=0)
+            for column in np.flatnonzero(counts):
+                self.feature_counters[column].inc(int(counts[column]))
         if self.drift is not None:
             self.drift.add(matrix)
