@@ -1,13 +1,16 @@
-"""Run a generated project's pull-request pipeline on this machine, for real,
-with each CI system's own runner where one exists:
+"""Run a generated project's pipelines (pull request, main, promotion tag,
+retraining) on this machine, for real, with each CI system's own runner where
+one exists:
 
-- GitHub Actions: act, jobs on the host (`-P ubuntu-latest=-self-hosted`);
+- GitHub Actions: act (run_act), jobs on the host (`-P ubuntu-latest=-self-hosted`);
   remote actions are replaced by the small local stand-ins in
-  tests/fixtures/act-actions (setup-python: the host's Python is the runner's;
-  cache: restore/save in a local directory; upload-artifact and
-  download-artifact: a local directory the test also reads);
-- GitLab CI: gitlab-ci-local, shell executor, each job in its own copy of the
-  repo (--shell-isolation), as a merge request pipeline;
+  tests/fixtures/act-actions (setup-uv: the host's uv and Python; cache:
+  restore/save in a local directory; upload-artifact and download-artifact: a
+  local directory the test also reads; checkout, where a workflow names a
+  ref: a clone of the test's origin);
+- GitLab CI: gitlab-ci-local (run_gitlab_ci_local), shell executor, each job in
+  its own copy of the repo (--shell-isolation), with the pipeline source and
+  predefined variables the event would set;
 - Jenkins: no runner exists outside a Jenkins server, so the Jenkinsfile is
   read with tree-sitter (ci_pipelines) and its `sh` steps run in order (run_jenkins_steps).
 
@@ -17,10 +20,9 @@ comes first on PATH and records the command line instead (PipelineRun.cml_calls)
 Secrets are what each CI would hold: ``secrets`` maps the CI's secret names
 (GitHub secrets, GitLab variables) or, for Jenkins, the bound variables.
 
-Each run happens in a fresh clone of the project's origin at a branch, like a
-CI checkout; the pipeline installs into a virtualenv that sees the template
-test environment's packages (same pins), so `make install` only adds the
-project itself.
+Each run happens in a fresh clone of the project's origin, like a CI checkout.
+`make install` runs as in CI (uv sync --frozen into the checkout's .venv) with
+one uv cache for the whole session (UV_CACHE), as a CI cache would keep it.
 """
 import json
 import os
