@@ -34,6 +34,7 @@ sys.path.insert(0, str(TEMPLATE / "tests"))
 
 from cookiecutter.main import cookiecutter  # noqa: E402
 
+from support import ci_pipelines as ci  # noqa: E402
 from support import s3  # noqa: E402
 from support.ci_run import (PROVIDERS, add_branch, ci_environment, fast_venv,  # noqa: E402
                             make_origin, run_pull_request)
@@ -75,7 +76,9 @@ def timed(provider, origin, branch, root, venv, label, index) -> float:
                            venv, SECRETS[provider])
     if run.returncode != 0:
         sys.exit(f"{label} on {provider}: pipeline failed\n{run.log[-3000:]}")
-    steps = ", ".join(f"{script.split()[-1]} {seconds:.1f}" for script, seconds in run.step_seconds)
+    # Each step by the targets it runs (posting and git plumbing call none).
+    steps = ", ".join(f"{' '.join(ci.make_targets(script)) or 'other'} {seconds:.1f}"
+                      for script, seconds in run.step_seconds)
     print(f"  {label:<6} {provider:<8} run {index + 1}: {run.seconds:6.1f} s, "
           f"{stages_run(run.log)} stages ran" + (f" ({steps})" if steps else ""), flush=True)
     return run.seconds

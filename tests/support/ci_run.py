@@ -359,7 +359,7 @@ def run_promotion(provider: str, origin: Path, tag: str, directory: Path, venv: 
     """The pipeline a stage tag starts, in a fresh checkout of the tag; each CI
     file then switches to main's code (GitHub's checkout `ref: main`, the
     GitLab and Jenkins jobs' own `git checkout`); the tag as the CI passes it."""
-    workspace, env = scheduled_checkout(origin, tag, directory, venv, environment)
+    workspace, env = fresh_checkout(origin, tag, directory, venv, environment)
     if provider == "github":
         return run_act(workspace, env, "promotion", "push",
                        {"ref": f"refs/tags/{tag}", "ref_name": tag}, local_origin=origin)
@@ -379,7 +379,7 @@ def run_retrain(provider: str, origin: Path, directory: Path, venv: Path, api_ur
     schedule, Jenkins' job with its RETRAIN_REASON parameter. ``api_url``: the
     hosting API (GitHub's `vars.HOSTING_API_URL`, GitLab's CI_API_V4_URL,
     Jenkins' HOSTING_API_URL in the agent's environment)."""
-    workspace, env = scheduled_checkout(origin, "main", directory, venv, {})
+    workspace, env = fresh_checkout(origin, "main", directory, venv, {})
     if provider == "github":
         return run_act(workspace, env, "retrain", "workflow_dispatch",
                        {"ref": "refs/heads/main", "inputs": {"reason": reason}},
@@ -399,8 +399,8 @@ def run_retrain(provider: str, origin: Path, directory: Path, venv: Path, api_ur
         credentials={"GITOPS_USER": "ci", "GITOPS_TOKEN": token, "REPO_TOKEN": token})
 
 
-def scheduled_checkout(origin: Path, ref: str, directory: Path, venv: Path,
-                       environment: dict) -> tuple:
+def fresh_checkout(origin: Path, ref: str, directory: Path, venv: Path,
+                   environment: dict) -> tuple:
     """A fresh checkout of ``ref`` in ``directory``/workspace and the runner's environment."""
     directory.mkdir(parents=True, exist_ok=True)
     workspace = checkout(origin, ref, directory / "workspace")
