@@ -3,6 +3,7 @@ import json
 
 import joblib
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 
@@ -46,6 +47,20 @@ def test_graph_takes_one_float64_matrix_in_schema_order(trained_model):
     assert (model_input.name, model_input.type) == ("features", "tensor(double)")
     assert model_input.shape[1] == 3
     assert [output.name for output in session.get_outputs()] == ["label", "probabilities"]
+
+
+def test_the_same_model_gives_the_same_bytes(trained_model):
+    # The opsets once came out in hash-seed order, so equal models differed.
+    onnx_model = onnx.load(trained_model / paths.ONNX_MODEL)
+    reordered = onnx.ModelProto()
+    reordered.CopyFrom(onnx_model)
+    reversed_opsets = list(reversed([(opset.domain, opset.version)
+                                     for opset in onnx_model.opset_import]))
+    del reordered.opset_import[:]
+    reordered.opset_import.extend(onnx.helper.make_opsetid(*opset) for opset in reversed_opsets)
+    assert reordered.SerializeToString() != onnx_model.SerializeToString()
+    export.sort_opset_imports(reordered)
+    assert reordered.SerializeToString() == onnx_model.SerializeToString()
 
 
 def test_a_difference_fails_the_stage_and_writes_no_model(tmp_path, monkeypatch, capsys):

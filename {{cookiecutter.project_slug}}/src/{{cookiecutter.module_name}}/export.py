@@ -89,6 +89,16 @@ def trees_read_float32(graph: onnx.GraphProto) -> None:
     graph.node.extend(rewritten)
 
 
+def sort_opset_imports(onnx_model: onnx.ModelProto) -> None:
+    """List the opsets by domain: skl2onnx lists them in set order, which
+    changes with Python's hash seed, so the same model gave different bytes
+    and DVC re-ran this stage instead of restoring it from the run-cache."""
+    opsets = sorted((opset.domain, opset.version) for opset in onnx_model.opset_import)
+    del onnx_model.opset_import[:]
+    onnx_model.opset_import.extend(helper.make_opsetid(domain, version)
+                                   for domain, version in opsets)
+
+
 def convert(model: Pipeline, n_features: int) -> onnx.ModelProto:
     classifier = list(steps_of(model))[-1]
     onnx_model = to_onnx(
@@ -101,6 +111,7 @@ def convert(model: Pipeline, n_features: int) -> onnx.ModelProto:
     imputers = [step for step in steps_of(model) if isinstance(step, SimpleImputer)]
     impute_in_float64(onnx_model.graph, imputers)
     trees_read_float32(onnx_model.graph)
+    sort_opset_imports(onnx_model)
     onnx.checker.check_model(onnx_model)
     return onnx_model
 
