@@ -190,7 +190,7 @@ def test_jenkins_guards(project, monkeypatch):
                      "changelog": "deploy: staging runs abc123 [skip ci]"}
     monkeypatch.setitem(ci.JENKINS_CONTEXT, "main", deploy_commit)
     targets = ci.jenkins_targets(project, "main")
-    assert targets == ["install", "template-check", "lint", "test", "pull", "repro"]  # no release
+    assert targets == ["install", "template-check", "lint", "pull", "test", "repro"]  # no release
     fork = ci.jenkins_stages(project / "Jenkinsfile", "pull-request",
                              {"env": {"CHANGE_FORK": "someone"}})
     assert "Post report" not in [path[-1] for path, _, _ in fork]

@@ -104,6 +104,7 @@ def test_pull_request_pipeline_goes_green_with_the_pulled_data(repo, provider):
                             for target in ci.TARGETS[provider](repo["project"], "pull-request")]
     # The changed param re-ran train; the stages before it came from main's
     # run-cache. (evaluate may be skipped too: its committed outputs match.)
+    assert re.search(r"\d+ passed in", run_.log), "the changed params did not run the suite"
     ran = stages_run(run_.log)
     assert "train" in ran and not ran & {"prepare", "featurize"}, dvc_lines(run_.log)
     metrics = json.loads((run_.outputs / "metrics.json").read_text())
@@ -138,6 +139,10 @@ def test_an_unchanged_pipeline_is_restored_not_recomputed(repo):
     assert run_.returncode == 0, run_.log[-6000:]
     assert stages_run(run_.log) == set(), dvc_lines(run_.log)
     assert "Data and pipelines are up to date" in run_.log
+    # Main's pipeline passed the suite on these files (only README.md and the
+    # deployed image tag differ): `make test` says so instead of re-running it.
+    assert "test: not run again: main's pipeline passed the suite" in run_.log, run_.log[-6000:]
+    assert not re.search(r"\d+ passed in", run_.log)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

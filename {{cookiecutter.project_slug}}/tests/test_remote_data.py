@@ -29,6 +29,14 @@ def repo(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def suite_records(monkeypatch):
+    """The test-suite record moves each pull and push asked for (tested in test_passed_suite)."""
+    actions = []
+    monkeypatch.setattr(remote_data, "passed_suite", lambda action: actions.append(action) or 0)
+    return actions
+
+
 def track(repo, name: str) -> None:
     """A file tracked with `dvc add` whose data is not in the workspace."""
     dvc_file = repo / f"{name}.dvc"
@@ -37,10 +45,18 @@ def track(repo, name: str) -> None:
     subprocess.run(["git", "add", f"{name}.dvc"], check=True)
 
 
-def test_a_readable_remote_writes_no_marker(repo, monkeypatch):
+def test_a_readable_remote_writes_no_marker_and_fetches_main_s_test_record(
+        repo, monkeypatch, suite_records):
     monkeypatch.setattr(remote_data, "dvc", FakeDvc())
     assert remote_data.main(["pull"]) == 0
     assert not remote_data.UNAVAILABLE.exists()
+    assert suite_records == ["fetch"]
+
+
+def test_push_keeps_this_checkout_s_test_record(repo, monkeypatch, suite_records):
+    monkeypatch.setattr(remote_data, "dvc", FakeDvc())
+    assert remote_data.main(["push"]) == 0
+    assert suite_records == ["upload"]
 
 
 def test_unreadable_remote_with_data_only_there_marks_it_unavailable(repo, monkeypatch, capsys):
@@ -62,9 +78,10 @@ def test_unreadable_remote_is_fine_when_every_input_is_here(repo, monkeypatch, c
     assert "stages will be recomputed" in capsys.readouterr().out
 
 
-def test_push_fails_when_dvc_fails(repo, monkeypatch):
+def test_push_fails_when_dvc_fails(repo, monkeypatch, suite_records):
     monkeypatch.setattr(remote_data, "dvc", FakeDvc(returncode=1, stderr="ERROR: denied"))
     assert remote_data.main(["push"]) == 1
+    assert suite_records == []
 
 
 def test_a_key_given_as_content_becomes_a_private_file_for_gcs(repo, monkeypatch):

@@ -15,6 +15,8 @@ read at all (no credentials, as in a pull request from a fork):
   is never built from data other than the project's.
 
 push runs ``dvc push --run-cache``: data, models and the run-cache.
+Each also moves the records of passed test suites (passed_suite.py): pull
+fetches main's record for these files, push keeps this checkout's passes.
 
 Credentials come from the environment, as DVC reads them (AWS_*, AZURE_*),
 or, for a key that must be a file (GCS service account, SSH key), as its
@@ -102,11 +104,17 @@ def run(action: str) -> subprocess.CompletedProcess:
     return result
 
 
+def passed_suite(action: str) -> int:
+    """Fetch or upload test-suite records, with the remote's credentials."""
+    return subprocess.run([sys.executable, "-m", f"{__package__}.passed_suite", action],
+                          env=credentials_env()).returncode
+
+
 def pull() -> int:
     UNAVAILABLE.unlink(missing_ok=True)
     result = run("pull")
     if result.returncode == 0:
-        return 0
+        return passed_suite("fetch")
     reason = last_error(result.stderr or result.stdout)
     missing = [str(path) for path in tracked_inputs() if not path.exists()]
     if not missing:
@@ -127,7 +135,7 @@ def main(argv=None) -> int:
     if action == "pull":
         return pull()
     if action == "push":
-        return run("push").returncode
+        return run("push").returncode or passed_suite("upload")
     print(f"usage: python -m {__package__}.remote_data pull|push", file=sys.stderr)
     return 2
 
