@@ -10,8 +10,9 @@ and three branches: `feature` (one train param changed), `readme` (only the
 README changed). Then, timed, median of --runs fresh checkouts each:
 
   cold    `feature`, with nothing in the remote's run-cache: every stage runs
-  warm    `readme`, after main's pipeline pushed the run-cache (make push-data):
-          every stage is restored, none runs
+  warm    `readme`, after main's pipeline pushed the run-cache and its test
+          record (make push-data): every stage is restored, none runs, and
+          the suite is not run again (passed_suite.py)
   param   `feature`, same remote: only train, evaluate and export run
 
 Cases run on the Jenkinsfile's steps (no runner start-up); --providers adds
@@ -62,12 +63,13 @@ def stages_run(log: str) -> int:
 
 
 def push_run_cache(origin: Path, root: Path, venv: Path) -> None:
-    """What main's release does for the data: a fresh clone, pull, repro, push-data."""
+    """What main's pipeline does for the data and the tests: a fresh clone,
+    pull, test, repro, push-data."""
     clone = root / "main-push"
     subprocess.run(["git", "clone", "-q", "-b", "main", str(origin), str(clone)], check=True)
     env = {**ci_environment(venv, root / "main-home"), **s3.CREDENTIALS,
            "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(clone / "src")}
-    for target in ("pull", "repro", "push-data"):
+    for target in ("install", "pull", "test", "repro", "push-data"):
         subprocess.run(["make", target], cwd=clone, env=env, check=True, capture_output=True)
 
 
