@@ -1,5 +1,5 @@
 """The served command's limits, over raw sockets: `python -m {{ cookiecutter.module_name }}.serving`
-as deployed, with timeouts of half a second or less, so that each test is quick.
+as deployed, with timeouts under a second, so that each test is quick.
 
 Each test fails without its limit: the server would hold the connection,
 buffer the header or count the request wrongly.
@@ -16,7 +16,7 @@ import pytest
 
 from conftest import PROJECT_ROOT
 
-LIMITS = {"HEADER_TIMEOUT_SECONDS": "0.4", "BODY_TIMEOUT_SECONDS": "0.5",
+LIMITS = {"HEADER_TIMEOUT_SECONDS": "0.4", "BODY_TIMEOUT_SECONDS": "0.6",
           "MAX_HEADER_BYTES": "4096", "MAX_CONNECTIONS": "4"}
 PATIENCE = 5  # seconds a test waits for the server before failing
 BODY = json.dumps({"signal": 0.9, "noise": -0.2, "count": 4}).encode()
@@ -156,10 +156,10 @@ def test_latency_counts_from_the_last_byte_of_the_body(server):
     with connect(server) as sock:
         sock.sendall(post_head(len(BODY)).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
                      + BODY[:10])
-        time.sleep(0.2)  # a slow upload, within BODY_TIMEOUT_SECONDS
+        time.sleep(0.3)  # a slow upload, within BODY_TIMEOUT_SECONDS
         sock.sendall(BODY[10:])
         assert status_of(answer_to(sock)) == 200
-    assert samples(server)[latency] - before < 0.15
+    assert samples(server)[latency] - before < 0.25
 
 
 def test_connections_beyond_max_connections_get_503(server):
