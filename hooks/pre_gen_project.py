@@ -53,7 +53,7 @@ DEPENDENCY_MODULES = {
     "httpx2", "joblib", "markdown_it", "matplotlib", "mpl_toolkits", "numpy", "onnx",
     "onnxruntime", "orjson", "pandas", "pre_commit", "pre_commit_hooks", "prometheus_client",
     "py", "pydantic", "pylab", "pytest", "ruamel", "scipy", "skl2onnx", "sklearn", "starlette",
-    "uvicorn", "uvloop", "yaml",
+    "uvicorn", "uvloop", "xdist", "yaml",
 }
 
 
