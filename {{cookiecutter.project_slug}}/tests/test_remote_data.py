@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from {{ cookiecutter.module_name }} import remote_data
+from {{ cookiecutter.module_name }} import remote_data, repro
 
 
 class FakeDvc:
@@ -33,7 +33,12 @@ def repo(tmp_path, monkeypatch):
 def suite_records(monkeypatch):
     """The test-suite record moves each pull and push asked for (tested in test_passed_suite)."""
     actions = []
-    monkeypatch.setattr(remote_data, "passed_suite", lambda action: actions.append(action) or 0)
+
+    def start_record_move(action, env):
+        actions.append(action)
+        return subprocess.Popen([sys.executable, "-c", "pass"])
+
+    monkeypatch.setattr(remote_data, "start_record_move", start_record_move)
     return actions
 
 
@@ -67,6 +72,15 @@ def test_unreadable_remote_with_data_only_there_marks_it_unavailable(repo, monke
     message = remote_data.UNAVAILABLE.read_text()
     assert "Unable to locate credentials" in message and "data/raw/own.csv" in message
     assert "The DVC remote could not be read" in capsys.readouterr().err
+
+
+def test_repro_then_skips_the_pipeline_and_says_why(repo, monkeypatch, capsys):
+    track(repo, "data/raw/own.csv")
+    monkeypatch.setattr(remote_data, "dvc", FakeDvc(returncode=255, stderr="ERROR: denied"))
+    remote_data.main(["pull"])
+    capsys.readouterr()
+    assert repro.main(["--data-unavailable", str(remote_data.UNAVAILABLE)]) == 0
+    assert capsys.readouterr().out.startswith("repro: skipped: The DVC remote could not be read")
 
 
 def test_unreadable_remote_is_fine_when_every_input_is_here(repo, monkeypatch, capsys):

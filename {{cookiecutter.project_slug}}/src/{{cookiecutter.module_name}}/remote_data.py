@@ -96,25 +96,32 @@ def last_error(output: str) -> str:
     return (errors or output.strip().splitlines() or ["no output"])[-1]
 
 
-def run(action: str) -> subprocess.CompletedProcess:
+def run(action: str, env: dict) -> subprocess.CompletedProcess:
     print("$ " + " ".join(COMMANDS[action]), flush=True)
-    result = dvc(*COMMANDS[action][1:], env=credentials_env())
+    result = dvc(*COMMANDS[action][1:], env=env)
     print(result.stdout, end="")
     print(result.stderr, end="", file=sys.stderr)
     return result
 
 
-def passed_suite(action: str) -> int:
-    """Fetch or upload test-suite records, with the remote's credentials."""
-    return subprocess.run([sys.executable, "-m", f"{__package__}.passed_suite", action],
-                          env=credentials_env()).returncode
+def start_record_move(action: str, env: dict) -> subprocess.Popen:
+    """Start fetching or uploading test-suite records (passed_suite.py) with the
+    remote's credentials; the caller waits."""
+    return subprocess.Popen([sys.executable, "-m", f"{__package__}.passed_suite", action],
+                            env=env)
 
 
 def pull() -> int:
     UNAVAILABLE.unlink(missing_ok=True)
-    result = run("pull")
+    env = credentials_env()
+    # Main's test record is fetched beside the data, not after it: each
+    # process spends most of its second importing DVC. Without access it
+    # finds nothing, and the suite runs.
+    fetch = start_record_move("fetch", env)
+    result = run("pull", env)
+    fetched = fetch.wait()
     if result.returncode == 0:
-        return passed_suite("fetch")
+        return fetched
     reason = last_error(result.stderr or result.stdout)
     missing = [str(path) for path in tracked_inputs() if not path.exists()]
     if not missing:
@@ -130,12 +137,18 @@ def pull() -> int:
     return 0
 
 
+def push() -> int:
+    """Data first; this checkout's test record only once the data is there."""
+    env = credentials_env()
+    return run("push", env).returncode or start_record_move("upload", env).wait()
+
+
 def main(argv=None) -> int:
     action = (argv if argv is not None else sys.argv[1:] or ["pull"])[0]
     if action == "pull":
         return pull()
     if action == "push":
-        return run("push").returncode or passed_suite("upload")
+        return push()
     print(f"usage: python -m {__package__}.remote_data pull|push", file=sys.stderr)
     return 2
 
