@@ -22,7 +22,9 @@ headers.
 
 The peers are installed into their own virtualenvs under build/bench-venvs on
 first use, never into .venv. The in-process floor compares scikit-learn's
-predict_proba with our request path minus HTTP. Needs wrk (Debian package).
+predict_proba with our request path minus HTTP, and times ONNX Runtime's run
+alone: the floor's CPU per request plus that run bounds ours / floor.
+Needs wrk (Debian package).
 """
 import argparse
 import json
@@ -365,7 +367,11 @@ def in_process_floor(project: Path) -> dict:
                                     repeat=3)) / (calls // 10)
         ours = min(timeit.repeat(lambda: onnx_model.predict(validator.matrix(records)),
                                  number=calls, repeat=3)) / calls
-        floor[f"{rows} rows"] = {"sklearn_us": sklearn * 1e6, "ours_us": ours * 1e6}
+        matrix = validator.matrix(records)
+        onnx = min(timeit.repeat(lambda: onnx_model.predict(matrix), number=calls,
+                                 repeat=3)) / calls
+        floor[f"{rows} rows"] = {"sklearn_us": sklearn * 1e6, "ours_us": ours * 1e6,
+                                 "onnx_us": onnx * 1e6}
     return floor
 
 
@@ -476,10 +482,19 @@ def report(results: dict) -> str:
     for name, memory in results.get("header_memory", {}).items():
         lines.append(f"{TITLES[name]}: peak RSS {memory['before_mb']:.0f} MB, after three "
                      f"concurrent 64 MB headers {memory['after_mb']:.0f} MB")
-    lines += ["", f"{'in-process floor':<20} {'sklearn us':>11} {'ours us':>13} {'ratio':>7}"]
+    lines += ["", f"{'in-process floor':<20} {'sklearn us':>11} {'ours us':>13} {'ratio':>7}"
+                  f"{'ONNX Runtime alone us':>23}"]
     for case, floor in results["floor_in_process"].items():
         lines.append(f"{case:<20} {floor['sklearn_us']:>11.0f} {floor['ours_us']:>13.1f} "
-                     f"{floor['sklearn_us'] / floor['ours_us']:>6.0f}x")
+                     f"{floor['sklearn_us'] / floor['ours_us']:>6.0f}x{floor['onnx_us']:>23.1f}")
+    if "floor" in results:
+        # The model's own run is work the floor never does: even with every
+        # other cost of ours at zero, ours / floor cannot pass this bound.
+        http = results["floor"]["load"][target]["cpu_us"]
+        model = results["floor_in_process"]["1 rows"]["onnx_us"]
+        bound = http / (http + model)
+        lines.append(f"bound at {target}: the floor's {http:.0f} us of CPU per request plus "
+                     f"the model's {model:.0f} us gives ours / floor <= {bound:.2f}")
     return "\n".join(lines)
 
 
