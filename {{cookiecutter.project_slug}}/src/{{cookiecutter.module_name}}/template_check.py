@@ -59,10 +59,10 @@ def check(ref: str) -> int:
         return 0
     try:
         state = json.loads(STATE_FILE.read_text(encoding="utf-8"))
-        if not COMMIT.fullmatch(state.get("commit", "")):
+        if not COMMIT.fullmatch(str(state.get("commit", ""))):
             raise CheckError(f"{STATE_FILE}: no template commit recorded")
         latest = latest_commit(state["template"], ref)
-    except (CheckError, ValueError, KeyError) as error:
+    except (CheckError, ValueError, KeyError, AttributeError) as error:  # a damaged file too
         print(f"{error}\ntemplate-check: could not check the template (see above)",
               file=sys.stderr)
         return 0
