@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from git_commands import git
 
 from {{ cookiecutter.module_name }} import gitops
 
@@ -34,11 +35,6 @@ if [ "$DEPLOY_ROLE" = second ] && [ ! -e "$RACE_DIR/waited" ]; then
   done
 fi
 """
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com",
-                           *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from git_commands import git
 
 from {{ cookiecutter.module_name }} import passed_suite
 
@@ -18,8 +19,7 @@ def commit(*files: tuple) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         subprocess.run(["git", "add", name], check=True)
-    subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com",
-                    "commit", "-q", "-m", "change"], check=True)
+    git(".", "commit", "-q", "-m", "change")
 
 
 @pytest.fixture

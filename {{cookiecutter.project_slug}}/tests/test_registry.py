@@ -1,20 +1,15 @@
 """The registry's reading of GTO tags, against a real local git repository.
 (Releases and promotions end to end run in the template's own tests.)"""
-import subprocess
 from pathlib import Path
 
 import gto.api
 import pytest
+from git_commands import git
 
 from {{ cookiecutter.module_name }} import registry
 
 PROJECT = Path(__file__).resolve().parents[1]
 ME = {"author": "Test", "author_email": "test@example.com"}
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com",
-                           *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def test_the_model_artifact_is_declared_in_dvc_yaml():

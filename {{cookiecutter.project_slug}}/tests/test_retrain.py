@@ -3,20 +3,15 @@
 The full run (a DVC import updated, `make repro`, a push to a bare origin) is
 exercised by the template's own tests; these pin down each piece.
 """
-import subprocess
 
 import pytest
 from api_stand_in import StandInApi
+from git_commands import git
 
 from {{ cookiecutter.module_name }} import hosting, retrain
 
 PULLS = "/repos/org/model/pulls"
 MERGE_REQUESTS = "/projects/group%2Fmodel/merge_requests"
-
-
-def git(cwd, *args) -> str:
-    return subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com",
-                           *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture

@@ -1,16 +1,11 @@
 """make template-check: up to date or behind, by branch or tag, and a notice
 (exit 0) when it cannot tell. A local git repository stands in for the template."""
 import json
-import subprocess
 
 import pytest
+from git_commands import git
 
 from {{ cookiecutter.module_name }} import template_check
-
-
-def git(directory, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 @pytest.fixture
@@ -19,17 +14,18 @@ def template(tmp_path):
     repository = tmp_path / "template"
     repository.mkdir()
     git(repository, "init", "-q", "-b", "main")
-    git(repository, "-c", "user.name=t", "-c", "user.email=t@example.com",
-        "commit", "-q", "--allow-empty", "-m", "v1")
-    git(repository, "-c", "user.name=t", "-c", "user.email=t@example.com",
-        "tag", "-a", "v1.0.0", "-m", "v1.0.0")
+    git(repository, "commit", "-q", "--allow-empty", "-m", "v1")
+    git(repository, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
     return repository
 
 
+def head(repository) -> str:
+    return git(repository, "rev-parse", "HEAD").strip()
+
+
 def commit(repository) -> str:
-    git(repository, "-c", "user.name=t", "-c", "user.email=t@example.com",
-        "commit", "-q", "--allow-empty", "-m", "next")
-    return git(repository, "rev-parse", "HEAD")
+    git(repository, "commit", "-q", "--allow-empty", "-m", "next")
+    return head(repository)
 
 
 @pytest.fixture
@@ -37,7 +33,7 @@ def project(tmp_path, monkeypatch, template):
     directory = tmp_path / "project"
     directory.mkdir()
     monkeypatch.chdir(directory)
-    record(template, git(template, "rev-parse", "HEAD"))
+    record(template, head(template))
     return directory
 
 
@@ -48,7 +44,7 @@ def record(template, sha: str) -> None:
 
 
 def test_up_to_date_then_behind_when_the_template_moves_on(project, template, capsys):
-    first = git(template, "rev-parse", "HEAD")
+    first = head(template)
     assert template_check.main([]) == 0
     assert capsys.readouterr().out == f"template: up to date (v1.0.0 {first[:12]})\n"
     latest = commit(template)
@@ -77,7 +73,7 @@ def test_a_tag_is_compared_by_its_commit_not_the_tag_object(project, template, c
 def test_what_it_cannot_check_is_said_on_stderr(project, template, capsys, breakage, message):
     args = ["--ref", "v9.9.9"] if breakage == "unknown ref" else []
     if breakage == "no template":
-        record(project / "missing", git(template, "rev-parse", "HEAD"))
+        record(project / "missing", head(template))
     if breakage == "no commit":
         record(template, "")
     assert template_check.main(args) == 0
