@@ -24,14 +24,7 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
-TEMPLATE = Path(__file__).resolve().parents[1]
-
-
-def sh(command, cwd, env):
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(map(str, command))} failed in {cwd}:\n{result.stdout}{result.stderr}")
-    return result.stdout
+from common import TEMPLATE, sh
 
 
 def clean_env() -> dict:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,8 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
-TEMPLATE = Path(__file__).resolve().parents[1]
+from common import TEMPLATE, sh
+
 STAGES = ["bundled_data", "prepare", "featurize", "train", "evaluate", "export"]
 TARGETS = {"bake": 1.0, "first repro": 15.0, "no-op repro": 1.5}
 
@@ -30,10 +30,6 @@ def timed(action) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-def sh(command, cwd, env):
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
 
 
 def minimal_template(root: Path) -> Path:

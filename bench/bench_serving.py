@@ -45,7 +45,8 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
-from common import load_arguments, wrk_missing
+from common import load_arguments, sh, wrk_missing
+from support.processes import free_port
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 VENVS = TEMPLATE / "build" / "bench-venvs"
@@ -110,18 +111,6 @@ async def app(scope, receive, send):
         (b"content-type", b"application/json"), (b"content-length", b"%d" % len(ANSWER))]})
     await send({"type": "http.response.body", "body": ANSWER})
 """
-
-
-def sh(command, cwd=None, env=None):
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{command[:3]} exited {result.returncode}:\n{result.stderr[-3000:]}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ensure_venv(name: str) -> Path:

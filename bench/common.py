@@ -11,6 +11,8 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The template tests' helpers (tests/support) serve the benchmarks too.
+sys.path.insert(0, str(TEMPLATE / "tests"))
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
                 "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
 
@@ -25,9 +27,13 @@ def baked_project(work: Path) -> tuple:
     return project, env
 
 
-def sh(command, cwd, env) -> str:
-    return subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout
+def sh(command, cwd=None, env=None) -> str:
+    """Run ``command``; its stdout, or an error with the end of what it printed."""
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}:\n"
+                           f"{(result.stdout + result.stderr)[-3000:]}")
+    return result.stdout
 
 
 def timed(command, cwd, env) -> float:

@@ -1,24 +1,43 @@
-"""Bake projects from the template and run commands in them, for real."""
+"""The template tests' shared fixtures, and how pytest-xdist spreads the
+modules over the machine's cores. The helpers the tests use are in support/."""
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
-from cookiecutter.main import cookiecutter
 
 from support.containers import ContainerTools
+from support.project import BIN_DIR, bake, make_serving_image
 
-TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
-BIN_DIR = Path(sys.executable).parent
+
+# pytest-xdist runs one group on one worker, so a module's fixtures are made
+# once. Modules that share a costly session fixture form one group.
+SHARED_GROUPS = {"test_gitops_loop": "serving-image", "test_promotion_loop": "serving-image"}
+# Groups are handed out in this order: the longest first, each on its own
+# worker (two cores: the CI run on one, everything else on the other); the
+# modules not listed follow in collection order.
+LONGEST_FIRST = ("test_ci_run", "test_bake", "test_retrain", "serving-image")
+
+
+def group_of(item) -> str:
+    module = item.module.__name__
+    return SHARED_GROUPS.get(module, module)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group_of(item)))
+    rank = {group: position for position, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(group_of(item), len(rank)))
 
 
 @pytest.fixture(scope="session", autouse=True)
-def isolated_tool_state(tmp_path_factory):
-    """Keep cookiecutter, DVC and pre-commit state out of the user's home."""
-    state = tmp_path_factory.mktemp("tool-state")
+def isolated_tool_state(tmp_path_factory, worker_id):
+    """Keep cookiecutter, DVC and pre-commit state out of the user's home.
+    Parallel workers share it (pre-commit locks its store), so each hook
+    environment is made once."""
+    shared = tmp_path_factory.getbasetemp().parent if worker_id != "master" else None
+    state = shared / "tool-state" if shared else tmp_path_factory.mktemp("tool-state")
+    state.mkdir(exist_ok=True)
     config = state / "cookiecutter.yaml"
     config.write_text(
         f"cookiecutters_dir: {state / 'cookiecutters'}\nreplay_dir: {state / 'replay'}\n"
@@ -57,58 +76,3 @@ def serving_image(tools, tmp_path_factory):
     make_serving_image(tools, bake(tmp_path_factory.mktemp("serving")), reference)
     yield reference
     tools.remove_image(reference)
-
-
-def bake(output_dir: Path, **answers) -> Path:
-    """Generate a project with the default answers overridden by ``answers``."""
-    return Path(cookiecutter(
-        str(TEMPLATE_ROOT), no_input=True, extra_context=answers, output_dir=str(output_dir),
-    ))
-
-
-def project_env(project: Path) -> dict:
-    """The environment a developer has after `make install` in ``project``."""
-    return {**os.environ, "PYTHONPATH": str(project / "src")}
-
-
-def make_serving_image(tools, project: Path, reference: str,
-                       base_image: str = "localhost/pybase:bookworm") -> None:
-    """The project's own `make image` (runs `make repro` first), daemonless with
-    podman from the local stand-in for the python slim base image."""
-    tools.ensure_base_image(base_image)
-    image, tag = reference.rsplit(":", 1)
-    run(["make", "image", "PYTHON=python", f"IMAGE={image}", f"TAG={tag}",
-         "CONTAINER_TOOL=podman", f"BASE_IMAGE={base_image}",
-         f"IMAGE_BUILD_FLAGS={image_build_flags(tools)}"],
-        project, env={**project_env(project), **tools.env}, timeout=1800)
-
-
-def image_build_flags(tools) -> str:
-    """`make image` flags here: daemonless, local images only, uv's stand-in."""
-    return f"--isolation chroot --pull=never --network host --build-arg UV_IMAGE={uv_image(tools)}"
-
-
-def uv_image(tools) -> str:
-    """A local stand-in for ghcr.io/astral-sh/uv:X (no registry here): an image
-    holding only /uv, the binary of the uv wheel pinned in tests/requirements.txt."""
-    uv = shutil.which("uv")
-    version = run([uv, "--version"], TEMPLATE_ROOT).stdout.split()[1]
-    reference = f"localhost/uv:{version}"
-    if not tools.image_exists(reference):
-        with tempfile.TemporaryDirectory() as context:
-            shutil.copy2(uv, Path(context) / "uv")
-            (Path(context) / "Containerfile").write_text("FROM scratch\nCOPY uv /uv\n")
-            tools.build_image(context, reference, dockerfile="Containerfile")
-    return reference
-
-
-def run(command, cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``command`` in ``cwd``; on an unexpected exit show everything it printed."""
-    kwargs.setdefault("env", project_env(cwd))
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, **kwargs)
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(map(str, command))} exited {result.returncode} in {cwd}\n"
-            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
-        )
-    return result

@@ -14,7 +14,7 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from conftest import TEMPLATE_ROOT, bake
+from support.project import TEMPLATE_ROOT, bake
 
 BAD_ANSWERS = {
     "slug-uppercase": ({"project_slug": "My-Project"}, "project_slug", "lowercase"),

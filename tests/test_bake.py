@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from combinations import answer, selected_combinations
-from conftest import TEMPLATE_ROOT, bake, run
+from support.project import TEMPLATE_ROOT, bake, run
 
 TEMPLATE_DIR = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}"
 # The files each CI choice owns; post_gen removes those of the others.

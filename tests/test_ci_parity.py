@@ -8,10 +8,9 @@ import pytest
 import yaml
 
 from combinations import answer, selected_combinations
-from conftest import TEMPLATE_ROOT, bake, run
 from support import ci_pipelines as ci
-
-PROVIDERS = ("github", "gitlab", "jenkins")
+from support.ci_pipelines import PROVIDERS
+from support.project import TEMPLATE_ROOT, bake, run
 
 
 def pipeline_targets(project: Path) -> dict:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import bake, image_build_flags, project_env, run
 from support import ci_pipelines as ci
 from support import s3
 from support.ci_run import (PROVIDERS, add_branch, fast_venv, make_origin, run_main,
                             run_pull_request)
 from support.containers import LocalRegistry
+from support.project import bake, image_build_flags, project_env, run
 
 pytestmark = pytest.mark.slow
 BUCKET = "ml-data"

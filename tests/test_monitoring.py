@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import bake, project_env, run
-from test_gitops import kubernetes_validate, render
+from support.project import bake, broken_copy, project_env, run
+from support.manifests import kubernetes_validate, render
 from support.alert_chain import (
     CI_TOKEN, DISPATCH_PATH, MODULE, WINDOW_ROWS, alert_chain, drift_traffic, post_rows,
     prometheus_config)
@@ -70,13 +70,9 @@ def test_promtool_unit_tests_fire_and_stay_silent(project):
 
 def test_a_broken_expectation_makes_promtool_fail(project, tmp_path):
     """The unit tests can fail: a drift alert expected on the stable feature does."""
-    text = (project / "monitoring" / "rules-test.yml").read_text()
-    broken = text.replace("feature: shifted}", "feature: stable}")
-    assert broken != text
-    (tmp_path / "rules-test.yml").write_text(broken)
-    (tmp_path / "prometheus-rules.yml").write_text(
-        (project / "monitoring" / "prometheus-rules.yml").read_text())
-    result = run(["promtool", "test", "rules", "rules-test.yml"], tmp_path, check=False)
+    monitoring = broken_copy(project / "monitoring", tmp_path / "monitoring", "rules-test.yml",
+                             "feature: shifted}", "feature: stable}")
+    result = run(["promtool", "test", "rules", "rules-test.yml"], monitoring, check=False)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
 
 

@@ -18,16 +18,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import bake, run
 from support import ci_pipelines as ci
 from support.ci_run import PROVIDERS, fast_venv, run_promotion
 from support.containers import LocalRegistry
+from support.project import bake, git, run
 
 pytestmark = pytest.mark.container
 
 REPOSITORY = "ml/tumor-classifier"
 OVERLAY = "deploy/overlays/{}/kustomization.yaml"
-IDENTITY = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
 OVERRIDE = "accepted on purpose by the test"
 # Stages a tag race between two `make promote`: both have created their tag
 # before either pushes; ROLE=second then waits until the first one's has landed.
@@ -46,10 +45,6 @@ if [ "$ROLE" = second ] && [ ! -e "$RACE_DIR/waited" ]; then
   done
 fi
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return run(["git", *IDENTITY, *args], cwd).stdout
 
 
 @dataclass

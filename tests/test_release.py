@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE_ROOT, run
+from support.project import TEMPLATE_ROOT, git, run
 
-IDENTITY = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
 FILES = ["Makefile", "cookiecutter.json", "CHANGELOG.md", "scripts/release.py"]
 
 
@@ -26,7 +25,7 @@ def template(tmp_path) -> Path:
         shutil.copy2(TEMPLATE_ROOT / name, tmp_path / name)
     run(["git", "init", "-q", "-b", "main"], tmp_path)
     run(["git", "add", "-A"], tmp_path)
-    run(["git", *IDENTITY, "commit", "-q", "-m", "Template"], tmp_path)
+    git(tmp_path, "commit", "-q", "-m", "Template")
     return tmp_path
 
 
@@ -39,7 +38,7 @@ def set_version(root: Path, version: str) -> None:
 def date_newest_entry(root: Path) -> None:
     path = root / "CHANGELOG.md"
     path.write_text(path.read_text().replace("] - Unreleased", "] - 2026-12-01", 1))
-    run(["git", *IDENTITY, "commit", "-q", "-am", "Date the release"], root)
+    git(root, "commit", "-q", "-am", "Date the release")
 
 
 def test_this_template_version_and_changelog_agree():

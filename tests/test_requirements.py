@@ -2,7 +2,7 @@
 import re
 import tomllib
 
-from conftest import TEMPLATE_ROOT, bake
+from support.project import TEMPLATE_ROOT, bake
 
 
 def requirement_pins(specs) -> dict:

@@ -16,20 +16,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import bake, project_env, run
 from support import ci_pipelines as ci
 from support.alert_chain import stand_in_api
 from support.ci_run import PROVIDERS, REPOSITORY, fast_venv, run_retrain
+from support.project import bake, git, project_env, run
 
 PULLS = "/repos/org/model/pulls"
 IMPORTED = "data/raw/data.csv"
 MODULE = "tumor_classifier"
 TOKEN = "gh-test-token"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-               cwd).stdout
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,9 @@ import pytest
 import tritonclient.http as triton
 import yaml
 
-from conftest import bake, make_serving_image, run
-from support.containers import BASE_IMAGE, free_port
+from support.containers import BASE_IMAGE
+from support.processes import free_port
+from support.project import bake, make_serving_image, run
 
 IMAGE = "localhost/tumor-classifier"
 TAG = "template-test"

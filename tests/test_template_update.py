@@ -9,15 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE_ROOT, run
+from support.project import TEMPLATE_ROOT, git, run
 
-IDENTITY = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
 VERSION = json.loads((TEMPLATE_ROOT / "cookiecutter.json").read_text())["_template_version"]
 TEMPLATE_DIR = "{{cookiecutter.project_slug}}"
-
-
-def git(cwd: Path, *args) -> str:
-    return run(["git", *IDENTITY, *args], cwd).stdout
 
 
 def template_repo(destination: Path) -> Path:

@@ -15,6 +15,7 @@ import tree_sitter_groovy
 import yaml
 from tree_sitter import Language, Parser
 
+PROVIDERS = ("github", "gitlab", "jenkins")
 PIPELINES = ("pull-request", "main", "promotion", "retrain")
 # A stage tag as `make promote` pushes it (GTO: artifact#stage#number).
 PROMOTION_TAG = "model#production#1"

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from support import ci_pipelines as ci
+from support.ci_pipelines import PROVIDERS  # noqa: F401  (what the runners cover)
+from support.project import GIT_IDENTITY, git
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "act-actions"
 # The remote actions the workflows use, each mapped to its local stand-in.
@@ -46,7 +48,6 @@ ACT_STAND_INS = {
 }
 STAND_IN_BIN = Path(__file__).resolve().parents[1] / "fixtures" / "bin"
 UV_CACHE = Path(__file__).resolve().parents[2] / "build" / "uv-cache"
-PROVIDERS = ("github", "gitlab", "jenkins")
 # Variables (not secrets) every CI run here has, e.g. for the S3 test remote.
 CI_VARIABLES = {"AWS_DEFAULT_REGION": "us-east-1"}
 # The repository as the hosting API names it, in every event.
@@ -88,12 +89,8 @@ def ci_environment(venv: Path, home: Path) -> dict:
     return env
 
 
-def git(*args, cwd: Path):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-
-
 def checkout(origin: Path, branch: str, workspace: Path) -> Path:
-    git("clone", "--quiet", "--branch", branch, str(origin), str(workspace), cwd=origin.parent)
+    git(origin.parent, "clone", "--quiet", "--branch", branch, str(origin), str(workspace))
     return workspace
 
 
@@ -284,9 +281,6 @@ def uses(workflow: dict) -> set:
             for step in job["steps"] if "uses" in step}
 
 
-IDENTITY = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
-
-
 def own_data_csv(path: Path) -> Path:
     """A multi-class CSV whose label column is not called `target`."""
     from sklearn.datasets import load_wine
@@ -315,7 +309,7 @@ def make_origin(project: Path, venv: Path, home: Path, endpoint: str, secrets: d
     sh("make", "use-data", f"CSV={csv}", "TARGET=cultivar")
     sh("make", "repro")
     sh("git", "add", "-A")
-    sh("git", *IDENTITY, "commit", "-q", "-m", "Train on our own data")
+    sh("git", *GIT_IDENTITY, "commit", "-q", "-m", "Train on our own data")
     sh("python", "-m", "dvc", "push", f"data/raw/{csv.name}.dvc")
     origin = project.parent / "origin.git"
     sh("git", "init", "-q", "--bare", "-b", "main", str(origin))
@@ -325,20 +319,20 @@ def make_origin(project: Path, venv: Path, home: Path, endpoint: str, secrets: d
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("n_estimators: 100", "n_estimators: 50"))
     sh("make", "repro")
-    sh("git", *IDENTITY, "commit", "-q", "-am", "Fewer trees")
+    sh("git", *GIT_IDENTITY, "commit", "-q", "-am", "Fewer trees")
     sh("git", "push", "-q", "origin", "feature")
     return origin
 
 
 def add_branch(project: Path, origin: Path, branch: str, files: dict, base="feature") -> str:
     """A branch off ``base`` that writes ``files`` ({path: text}), pushed to origin."""
-    git("checkout", "-q", "-b", branch, base, cwd=project)
+    git(project, "checkout", "-q", "-b", branch, base)
     for name, text in files.items():
         (project / name).write_text(text)
-        git("add", name, cwd=project)
-    git(*IDENTITY, "commit", "-q", "-m", f"{branch}: change {', '.join(files)}", cwd=project)
-    git("push", "-q", "origin", branch, cwd=project)
-    git("checkout", "-q", "feature", cwd=project)
+        git(project, "add", name)
+    git(project, "commit", "-q", "-m", f"{branch}: change {', '.join(files)}")
+    git(project, "push", "-q", "origin", branch)
+    git(project, "checkout", "-q", "feature")
     return branch
 
 

@@ -28,10 +28,11 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -40,6 +41,8 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from support.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO_ROOT / "build" / "containers"
@@ -70,16 +73,6 @@ def require_tool(name: str) -> str:
             f"'{package}' (run {INSTALL_SCRIPT} as root)"
         )
     return path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now.
-
-    There is a small race until the caller binds it; good enough for tests.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -199,6 +192,19 @@ class ContainerTools:
         """Make the local python base image unless this storage has it."""
         if self.image_exists(image):  # fast path, no bash/debootstrap needed
             return
+        with self.lock("base-image"):
+            if not self.image_exists(image):  # another test process made it meanwhile
+                self._make_base_image(image)
+
+    @contextlib.contextmanager
+    def lock(self, name: str):
+        """Hold a lock on this storage, so parallel test processes (pytest-xdist)
+        make a shared image once."""
+        with open(self.root / f".{name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def _make_base_image(self, image: str) -> None:
         require_tool("debootstrap")
         # The script reads our CONTAINERS_* env, so it fills this same storage.
         env = {**self.env, "BASE_IMAGE_TAG": image}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import boto3
 
-from support.containers import free_port
+from support.processes import free_port
 
 # What the CI secrets hold in these tests: moto accepts any key.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -6,7 +6,7 @@ import yaml
 
 from {{ cookiecutter.module_name }} import alert_rules
 from {{ cookiecutter.module_name }}.drift import DriftWindow, build_profile
-from conftest import PROJECT_ROOT
+from stage_workspace import PROJECT_ROOT
 
 
 def test_alert_rules_are_generated_from_params(monkeypatch, capsys):

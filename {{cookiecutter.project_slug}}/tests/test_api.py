@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings, SettingsError
-from conftest import PROJECT_ROOT
+from stage_workspace import PROJECT_ROOT
 
 MAX_ROWS = 5
 MAX_BYTES = 2000

@@ -4,7 +4,7 @@ import pytest
 from {{ cookiecutter.module_name }} import bundled_data, paths
 from {{ cookiecutter.module_name }}.load_data import load_table
 from {{ cookiecutter.module_name }}.params import ParamsError
-from conftest import set_params
+from stage_workspace import set_params
 
 
 @pytest.mark.parametrize("dataset", sorted(bundled_data.LOADERS))

@@ -8,7 +8,7 @@ import onnxruntime
 import pytest
 
 from {{ cookiecutter.module_name }} import export, paths
-from conftest import make_frame, train_in
+from stage_workspace import make_frame, train_in
 
 
 def awkward_rows(classes: int):

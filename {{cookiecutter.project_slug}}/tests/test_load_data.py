@@ -2,7 +2,7 @@
 import pytest
 
 from {{ cookiecutter.module_name }}.load_data import DataError, load_table
-from conftest import make_frame
+from stage_workspace import make_frame
 
 
 def write(tmp_path, frame):

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings, SettingsError
-from conftest import PROJECT_ROOT, make_frame
+from stage_workspace import PROJECT_ROOT, make_frame
 
 NAMES = ["signal", "noise", "count"]
 PSI_SAMPLE = re.compile(r'^model_feature_drift_psi\{feature="(\w+)"\} (\S+)$', re.M)

@@ -13,7 +13,7 @@ import yaml
 
 from {{ cookiecutter.module_name }} import clean, paths
 from {{ cookiecutter.module_name }}.serving.config import Settings
-from conftest import PROJECT_ROOT
+from stage_workspace import PROJECT_ROOT
 
 PACKAGE = "{{ cookiecutter.module_name }}"
 SOURCE = PROJECT_ROOT / "src"

@@ -13,7 +13,7 @@ from {{ cookiecutter.module_name }}.report import images
 from {{ cookiecutter.module_name }}.report.__main__ import main
 from {{ cookiecutter.module_name }}.report.compare import verdict
 from {{ cookiecutter.module_name }}.report.markdown import WORD_JOINER
-from conftest import PROJECT_ROOT
+from stage_workspace import PROJECT_ROOT
 
 BASE_METRICS = {"accuracy": 0.9, "log_loss": 0.3, "roc_auc": 0.95}
 NEW_METRICS = {"accuracy": 0.92, "log_loss": 0.25, "roc_auc": 0.93}

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PROJECT_ROOT
+from stage_workspace import PROJECT_ROOT
 
 LIMITS = {"HEADER_TIMEOUT_SECONDS": "0.4", "BODY_TIMEOUT_SECONDS": "0.6",
           "MAX_HEADER_BYTES": "4096", "MAX_CONNECTIONS": "4"}

@@ -2,7 +2,7 @@
 it must stay free of the training libraries."""
 import tomllib
 
-from conftest import PROJECT_ROOT
+from stage_workspace import PROJECT_ROOT
 
 TRAINING_LIBRARIES = {"scikit-learn", "pandas", "dvc", "skl2onnx", "onnx", "matplotlib"}
 

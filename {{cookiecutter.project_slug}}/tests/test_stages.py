@@ -10,7 +10,7 @@ from {{ cookiecutter.module_name }}.load_data import DataError
 from {{ cookiecutter.module_name }}.featurize import build_featurizer
 from {{ cookiecutter.module_name }}.models import build_classifier
 from {{ cookiecutter.module_name }}.params import ParamsError
-from conftest import make_frame, set_params, write_raw
+from stage_workspace import make_frame, set_params, write_raw
 
 
 def test_split_is_stratified():

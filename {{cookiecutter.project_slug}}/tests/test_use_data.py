@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.module_name }} import use_data
-from conftest import PROJECT_ROOT, make_frame
+from stage_workspace import PROJECT_ROOT, make_frame
 
 PACKAGE_DIR = PROJECT_ROOT / "src" / "{{ cookiecutter.module_name }}"
 

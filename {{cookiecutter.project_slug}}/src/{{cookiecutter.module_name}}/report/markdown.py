@@ -11,6 +11,7 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from {{ cookiecutter.module_name }}.paths import DECIMALS
 from {{ cookiecutter.module_name }}.report.compare import (
     MISSING, lower_is_better, metric_rows, params_diff, verdict,
 )
@@ -57,10 +58,10 @@ def plain(text: str) -> str:
 
 
 def number(value) -> str:
-    """Up to 6 decimals, trailing zeros dropped: 0.95 not 0.950000."""
+    """Up to DECIMALS decimals, trailing zeros dropped: 0.95 not 0.950000."""
     if value is None:
         return NONE
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    text = f"{value:.{DECIMALS}f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 

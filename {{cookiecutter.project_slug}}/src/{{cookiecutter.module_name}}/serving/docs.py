@@ -3,6 +3,8 @@
 The endpoint validates by hand for speed, so FastAPI cannot infer its body:
 this describes it for /docs and for clients generated from /openapi.json.
 """
+from {{ cookiecutter.module_name }}.paths import DECIMALS
+
 ERRORS = {
     "400": "Malformed JSON",
     "413": "Body larger than MAX_BODY_BYTES, or more rows than MAX_BATCH_ROWS",
@@ -22,7 +24,7 @@ PREDICTION = {
                         "description": "The predicted class of each row"},
         "probabilities": {"type": "array", "items": {"type": "array", "items": {
             "type": "number"}}, "description": "Per row, each class's probability "
-                                               "(6 decimals)"},
+                                               f"({DECIMALS} decimals)"},
     },
 }
 PROBLEM = {"type": "object", "properties": {"detail": {
@@ -119,7 +121,7 @@ def infer_operation(model, max_rows: int) -> dict:
         "outputs": {"type": "array", "items": tensor(
             "predict_proba", "FP64", [1, len(model.classes) if model else 0],
             "predict: the class of each row, shape [rows]; predict_proba: each class's "
-            "probability (6 decimals), shape [rows, classes]")},
+            f"probability ({DECIMALS} decimals), shape [rows, classes]")},
     }}
     return {
         "summary": "Open Inference Protocol (KServe V2) inference",

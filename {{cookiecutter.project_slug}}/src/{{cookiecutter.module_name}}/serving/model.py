@@ -7,8 +7,8 @@ import onnxruntime
 
 from {{ cookiecutter.module_name }}.feature_schema import features_of, read_schema
 
-# ONNX input element types the export stage may produce.
-INPUT_DTYPES = {"tensor(double)": np.float64, "tensor(float)": np.float32}
+# The export stage writes a model that takes float64 rows, as scikit-learn does.
+INPUT_TYPE = "tensor(double)"
 
 
 class ModelLoadError(RuntimeError):
@@ -46,8 +46,10 @@ class Model:
             raise ModelLoadError(
                 f"{model_path} takes {model_input.shape[1]} features, "
                 f"{schema_path} lists {len(self.features)}")
+        if model_input.type != INPUT_TYPE:
+            raise ModelLoadError(f"{model_path} takes {model_input.type}, not {INPUT_TYPE}: "
+                                 "export it again (`make repro`)")
         self.input_name = model_input.name
-        self.input_dtype = INPUT_DTYPES[model_input.type]
         self.version = version or file_version(Path(model_path))
 
     @property
@@ -57,5 +59,5 @@ class Model:
     def predict(self, matrix: np.ndarray) -> tuple:
         """Labels and class probabilities (columns in self.classes order)."""
         labels, probabilities = self.session.run(
-            None, {self.input_name: matrix.astype(self.input_dtype, copy=False)})
+            None, {self.input_name: matrix.astype(np.float64, copy=False)})
         return labels, probabilities

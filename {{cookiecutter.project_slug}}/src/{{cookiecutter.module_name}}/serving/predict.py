@@ -7,10 +7,9 @@ directly. app.py documents them in the OpenAPI schema like any other route.
 import numpy as np
 import orjson
 
+from {{ cookiecutter.module_name }}.paths import DECIMALS
 from {{ cookiecutter.module_name }}.serving.validation import (
     RequestError, check_content_type, parse_json, rows_of)
-
-PROBABILITY_DECIMALS = 6
 
 
 class ClientGone(Exception):
@@ -45,7 +44,7 @@ async def read_body(receive, declared_length: bytes, limit: int) -> bytes:
 
 
 def rounded(probabilities: np.ndarray) -> np.ndarray:
-    return np.round(probabilities.astype(np.float64), PROBABILITY_DECIMALS)
+    return np.round(probabilities.astype(np.float64), DECIMALS)
 
 
 class JsonEndpoint:
