@@ -39,6 +39,11 @@ from support import ci_pipelines as ci  # noqa: E402
 from support import s3  # noqa: E402
 from support.ci_run import (PROVIDERS, add_branch, ci_environment, fast_venv,  # noqa: E402
                             make_origin, run_pull_request)
+from support import ci_run  # noqa: E402
+
+# One pipeline at a time here, as on a runner of its own: the project's suite
+# runs as generated, on every core (the tests share the cores and run it in one).
+ci_run.RUNNER_ENVIRONMENT.clear()
 
 BUCKET = "bench"
 SECRETS = {"github": {"DVC_READ_AWS_ACCESS_KEY_ID": "testing",

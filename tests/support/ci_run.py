@@ -36,7 +36,7 @@ from pathlib import Path
 
 from support import ci_pipelines as ci
 from support.ci_pipelines import PROVIDERS  # noqa: F401  (what the runners cover)
-from support.project import GIT_IDENTITY, git
+from support.project import GIT_IDENTITY, ONE_PROCESS_SUITE, git
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "act-actions"
 # The remote actions the workflows use, each mapped to its local stand-in.
@@ -50,6 +50,8 @@ STAND_IN_BIN = Path(__file__).resolve().parents[1] / "fixtures" / "bin"
 UV_CACHE = Path(__file__).resolve().parents[2] / "build" / "uv-cache"
 # Variables (not secrets) every CI run here has, e.g. for the S3 test remote.
 CI_VARIABLES = {"AWS_DEFAULT_REGION": "us-east-1"}
+# What every runner's jobs see here besides the CI's own variables.
+RUNNER_ENVIRONMENT = dict(ONE_PROCESS_SUITE)
 # The repository as the hosting API names it, in every event.
 REPOSITORY = "example/project"
 
@@ -85,6 +87,7 @@ def ci_environment(venv: Path, home: Path) -> dict:
     # One uv cache for every run of the session, as a CI cache would keep it.
     env["UV_CACHE_DIR"] = str(UV_CACHE)
     env["UV_PYTHON_DOWNLOADS"] = "never"  # the runner's Python, as setup-uv gives
+    env.update(RUNNER_ENVIRONMENT)
     home.mkdir(parents=True, exist_ok=True)
     return env
 
@@ -110,7 +113,7 @@ def run_act(workspace: Path, env: dict, pipeline: str, event_name: str, payload:
     act_env = {"LOCAL_ARTIFACTS_DIR": artifacts, "LOCAL_CACHE_DIR": cache,
                "CML_CALLS": env["CML_CALLS"], "UV_CACHE_DIR": UV_CACHE,
                # act names the repository after origin's URL, here a local path.
-               "GITHUB_REPOSITORY": REPOSITORY}
+               "GITHUB_REPOSITORY": REPOSITORY, **RUNNER_ENVIRONMENT}
     if local_origin is not None:
         act_env["LOCAL_ORIGIN"] = local_origin
     for name, value in act_env.items():
@@ -139,7 +142,7 @@ def run_gitlab_ci_local(workspace: Path, env: dict, variables: dict) -> Pipeline
                "--no-artifacts-to-source", "--home", str(Path(env["HOME"]) / ".gitlab-ci-local"),
                "--ignore-predefined-vars", ",".join(name for name in variables
                                                     if name.startswith("CI_"))]
-    for name, value in {**CI_VARIABLES, **variables}.items():
+    for name, value in {**CI_VARIABLES, **RUNNER_ENVIRONMENT, **variables}.items():
         command += ["--variable", f"{name}={value}"]
     returncode, log, seconds = timed(command, workspace, env)
     targets = []

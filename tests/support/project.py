@@ -12,6 +12,11 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
+# The template's suite runs its modules on every core (pytest-xdist), so a
+# project's suite run inside it gains nothing from a worker per core of its
+# own: it runs in one process (the workers' start-up costs CPU the other
+# module needs). One bake, test_bake.py's defaults, runs it as generated.
+ONE_PROCESS_SUITE = {"PYTEST_ADDOPTS": "--numprocesses 0"}
 # Git needs an identity to commit; a bare CI runner has none.
 GIT_IDENTITY = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.invalid"]
 

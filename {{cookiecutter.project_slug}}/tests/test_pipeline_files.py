@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.module_name }} import clean, paths
+from {{ cookiecutter.module_name }}.report import images
 from {{ cookiecutter.module_name }}.serving.config import Settings
 from stage_workspace import PROJECT_ROOT
 
@@ -127,6 +128,19 @@ def test_metrics_and_plots_are_the_files_evaluate_writes():
     assert set(declared(evaluate, "plots")) == files
     shown = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["plots"]
     assert {file for plot in shown for spec in plot.values() for file in spec["y"]} == files
+
+
+def test_the_report_draws_each_plot_as_dvc_yaml_shows_it():
+    """The report's PNGs carry dvc.yaml's titles and axes (`dvc plots` shows those)."""
+    shown = {}
+    for plot in yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["plots"]:
+        ((title, spec),) = plot.items()
+        ((file, y),) = spec["y"].items()
+        name = next(name for name, path in paths.PLOTS.items() if path.as_posix() == file)
+        shown[name] = (title, spec["x"], y)
+    assert {name: title for name, (title, _, _) in shown.items()} == images.TITLES
+    for name, curve in images.CURVES.items():
+        assert (curve.x, curve.y) == shown[name][1:], f"{name}: axes differ from dvc.yaml"
 
 
 def served() -> set:
