@@ -38,7 +38,7 @@ def isolated_tool_state(tmp_path_factory, worker_id):
     shared = tmp_path_factory.getbasetemp().parent if worker_id != "master" else None
     state = shared / "tool-state" if shared else tmp_path_factory.mktemp("tool-state")
     state.mkdir(exist_ok=True)
-    config = state / "cookiecutter.yaml"
+    config = state / f"cookiecutter-{worker_id}.yaml"  # written while the other worker bakes
     config.write_text(
         f"cookiecutters_dir: {state / 'cookiecutters'}\nreplay_dir: {state / 'replay'}\n"
     )

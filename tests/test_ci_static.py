@@ -101,8 +101,9 @@ def groovy_errors(projects, broken_jenkinsfiles) -> dict:
     return groovy_lint_errors([*files, broken_jenkinsfiles["two bodies"]])
 
 
-def validate_ci_files(root: Path, providers: set, groovy_errors: dict):
-    """Run every validator on the CI files of ``providers`` found under ``root``."""
+def validate_ci_files(root: Path, providers: set, request):
+    """Run every validator on the CI files of ``providers`` found under ``root``
+    (npm-groovy-lint's one call only where Jenkins is among them)."""
     if "github" in providers:
         workflows = sorted((root / GITHUB_WORKFLOWS).glob("*.yml"))
         assert workflows
@@ -113,19 +114,19 @@ def validate_ci_files(root: Path, providers: set, groovy_errors: dict):
     if "jenkins" in providers:
         jenkinsfiles = sorted(root.glob("Jenkinsfile*"))
         assert jenkinsfiles
+        groovy_errors = request.getfixturevalue("groovy_errors")
         for jenkinsfile in jenkinsfiles:
             assert groovy_errors[jenkinsfile] == [], f"{jenkinsfile}: npm-groovy-lint errors"
             parse_jenkinsfile(jenkinsfile)
 
 
 @pytest.mark.parametrize("name", sorted(selected_combinations()))
-def test_generated_ci_files_validate(name, projects, groovy_errors):
-    validate_ci_files(projects[name], providers_of(selected_combinations()[name]),
-                      groovy_errors)
+def test_generated_ci_files_validate(name, projects, request):
+    validate_ci_files(projects[name], providers_of(selected_combinations()[name]), request)
 
 
-def test_template_own_ci_files_validate(groovy_errors):
-    validate_ci_files(TEMPLATE_ROOT, set(PROVIDERS), groovy_errors)
+def test_template_own_ci_files_validate(request):
+    validate_ci_files(TEMPLATE_ROOT, set(PROVIDERS), request)
 
 
 def test_template_own_ci_runs_make_test():

@@ -117,6 +117,16 @@ def _tail(text: str, lines: int = 40) -> str:
 # --------------------------------------------------------------------------
 # configuration
 # --------------------------------------------------------------------------
+def write_unless_equal(path: Path, text: str) -> None:
+    """Replace ``path`` atomically, and only when its text differs: a podman
+    started by another test process meanwhile never reads a half-written file."""
+    if path.exists() and path.read_text() == text:
+        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 def write_config(root: Path) -> dict[str, str]:
     """Write containers.conf and storage.conf under ``root``.
 
@@ -128,7 +138,8 @@ def write_config(root: Path) -> dict[str, str]:
     containers_conf = root / "containers.conf"
     # Overlay on the host kernel (we are root, so no fuse-overlayfs needed);
     # all state under root so sessions never touch /var/lib/containers.
-    storage_conf.write_text(
+    write_unless_equal(
+        storage_conf,
         "[storage]\n"
         'driver = "overlay"\n'
         f'graphroot = "{root}/storage"\n'
@@ -138,7 +149,8 @@ def write_config(root: Path) -> dict[str, str]:
     # ulimits: the host's nofile limit is huge and runc rejects inheriting it.
     # cgroupfs + file events: there is no systemd/journald on these machines.
     # tmp_dir: podman's per-storage state, kept apart from the default store.
-    containers_conf.write_text(
+    write_unless_equal(
+        containers_conf,
         "[containers]\n"
         'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
         "\n"
