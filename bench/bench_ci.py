@@ -37,7 +37,8 @@ from cookiecutter.main import cookiecutter  # noqa: E402
 
 from support import ci_pipelines as ci  # noqa: E402
 from support import s3  # noqa: E402
-from support.ci_run import (PROVIDERS, add_branch, ci_environment, fast_venv,  # noqa: E402
+from support.ci_pipelines import PROVIDERS  # noqa: E402
+from support.ci_run import (add_branch, ci_environment, fast_venv,  # noqa: E402
                             make_origin, run_pull_request)
 from support import ci_run  # noqa: E402
 

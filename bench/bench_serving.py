@@ -45,10 +45,9 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
-from common import load_arguments, sh, wrk_missing
+from common import TEMPLATE, load_arguments, sh, wrk_missing
 from support.processes import free_port
 
-TEMPLATE = Path(__file__).resolve().parent.parent
 VENVS = TEMPLATE / "build" / "bench-venvs"
 MODEL_PINS = ["scikit-learn==1.9.1", "pandas==3.1.1", "joblib==1.6.0", "numpy==2.4.6"]
 PEER_PINS = {

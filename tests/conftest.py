@@ -35,9 +35,11 @@ def isolated_tool_state(tmp_path_factory, worker_id):
     """Keep cookiecutter, DVC and pre-commit state out of the user's home.
     Parallel workers share it (pre-commit locks its store), so each hook
     environment is made once."""
-    shared = tmp_path_factory.getbasetemp().parent if worker_id != "master" else None
-    state = shared / "tool-state" if shared else tmp_path_factory.mktemp("tool-state")
-    state.mkdir(exist_ok=True)
+    if worker_id == "master":  # not under xdist
+        state = tmp_path_factory.mktemp("tool-state")
+    else:  # the workers' basetemps share this parent
+        state = tmp_path_factory.getbasetemp().parent / "tool-state"
+        state.mkdir(exist_ok=True)
     config = state / f"cookiecutter-{worker_id}.yaml"  # written while the other worker bakes
     config.write_text(
         f"cookiecutters_dir: {state / 'cookiecutters'}\nreplay_dir: {state / 'replay'}\n"

@@ -19,7 +19,8 @@ import pytest
 
 from support import ci_pipelines as ci
 from support import s3
-from support.ci_run import (PROVIDERS, add_branch, fast_venv, make_origin, run_main,
+from support.ci_pipelines import PROVIDERS
+from support.ci_run import (add_branch, fast_venv, make_origin, run_main,
                             run_pull_request)
 from support.containers import LocalRegistry
 from support.project import bake, image_build_flags, project_env, run

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from support import ci_pipelines as ci
-from support.ci_run import PROVIDERS, fast_venv, run_promotion
+from support.ci_pipelines import PROVIDERS
+from support.ci_run import fast_venv, run_promotion
 from support.containers import LocalRegistry
 from support.project import bake, git, run
 

@@ -18,7 +18,8 @@ import pytest
 
 from support import ci_pipelines as ci
 from support.alert_chain import stand_in_api
-from support.ci_run import PROVIDERS, REPOSITORY, fast_venv, run_retrain
+from support.ci_pipelines import PROVIDERS
+from support.ci_run import REPOSITORY, fast_venv, run_retrain
 from support.project import bake, git, project_env, run
 
 PULLS = "/repos/org/model/pulls"

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from support import ci_pipelines as ci
-from support.ci_pipelines import PROVIDERS  # noqa: F401  (what the runners cover)
 from support.project import GIT_IDENTITY, ONE_PROCESS_SUITE, git
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "act-actions"
