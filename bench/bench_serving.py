@@ -46,7 +46,7 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 from common import TEMPLATE, load_arguments, sh, wrk_missing
-from support.processes import free_port
+from support.processes import free_port, wait_for
 
 VENVS = TEMPLATE / "build" / "bench-venvs"
 MODEL_PINS = ["scikit-learn==1.9.1", "pandas==3.1.1", "joblib==1.6.0", "numpy==2.4.6"]
@@ -235,17 +235,10 @@ class Server:
         self.startup = self.wait_first_prediction(body.read_bytes())
 
     def wait_first_prediction(self, body: bytes) -> float:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} server exited with {self.process.returncode}")
-            try:
-                if post(self.predict_url, body) == 200:
-                    return time.perf_counter() - self.started
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.02)
-        raise TimeoutError(f"{self.name} server never answered a prediction")
+        wait_for(f"{self.name} to answer a prediction",
+                 lambda: post(self.predict_url, body) == 200,
+                 timeout=180, process=self.process, interval=0.02)
+        return time.perf_counter() - self.started
 
     def stop(self):
         os.killpg(self.process.pid, signal.SIGTERM)

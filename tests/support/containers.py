@@ -35,14 +35,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from support.processes import free_port
+from support.processes import free_port, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO_ROOT / "build" / "containers"
@@ -93,21 +92,8 @@ def http_get(url: str, timeout: float = 5.0) -> HttpResponse:
 
 def wait_for_http(url: str, timeout: float = 30.0, alive=None) -> HttpResponse:
     """Poll ``url`` until it answers any HTTP status; return that response.
-
-    ``alive`` is an optional callable; when it returns False we stop waiting
-    early (the server process died) instead of burning the whole timeout.
-    """
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            return http_get(url, timeout=2.0)
-        except (urllib.error.URLError, ConnectionError, OSError) as e:
-            last_error = e
-        if alive is not None and not alive():
-            raise RuntimeError(f"server for {url} exited before answering")
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout}s: {last_error}")
+    ``alive`` (optional) returning False stops the wait: the server died."""
+    return wait_for(url, lambda: http_get(url, timeout=2.0), timeout, interval=0.1, alive=alive)
 
 
 def _tail(text: str, lines: int = 40) -> str:

@@ -24,8 +24,10 @@ def get_json(url: str):
         return json.loads(response.read())
 
 
-def wait_for(what: str, check, timeout: float = WAIT_SECONDS, process=None, interval=0.25):
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
+def wait_for(what: str, check, timeout: float = WAIT_SECONDS, process=None, interval=0.25,
+             alive=None):
+    """Poll ``check`` until it returns something truthy; fail naming ``what``,
+    at once if the server's ``process`` (a Popen) exited or ``alive()`` is False."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -35,8 +37,10 @@ def wait_for(what: str, check, timeout: float = WAIT_SECONDS, process=None, inte
         except (urllib.error.URLError, ConnectionError, OSError):
             pass
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"{what}: process exited with {process.returncode}:\n"
-                                 f"{process.stdout.read()[-3000:]}")
+            output = process.stdout.read()[-3000:] if process.stdout else ""
+            raise AssertionError(f"{what}: process exited with {process.returncode}:\n{output}")
+        if alive is not None and not alive():
+            raise AssertionError(f"{what}: the server stopped")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)

@@ -3,12 +3,11 @@ import contextlib
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
 
-from support.processes import free_port
+from support.processes import free_port, wait_for
 
 # What the CI secrets hold in these tests: moto accepts any key.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -23,15 +22,9 @@ def s3_server(bucket: str):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto_server did not start")
-                time.sleep(0.2)
+        wait_for("moto_server to listen",
+                 lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True,
+                 timeout=30, process=process, interval=0.2)
         client(endpoint).create_bucket(Bucket=bucket)
         yield endpoint
     finally:

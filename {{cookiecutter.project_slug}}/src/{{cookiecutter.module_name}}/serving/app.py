@@ -4,6 +4,8 @@ GET /health, /ready, /metrics and /docs.
 create_app() loads the model once. If that fails the app still starts and
 answers /health, and /ready and the prediction routes return 503 with the
 reason, so an orchestrator keeps it out of rotation and the logs say why.
+Both prediction routes validate their own request, then share model runs with
+whatever other requests arrived at the same time (serving/batching.py).
 """
 import logging
 import time
@@ -13,6 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from {{ cookiecutter.module_name }} import __version__
+from {{ cookiecutter.module_name }}.serving.batching import ModelBatcher
 from {{ cookiecutter.module_name }}.serving.config import Settings
 from {{ cookiecutter.module_name }}.serving.docs import infer_operation, predict_operation
 from {{ cookiecutter.module_name }}.serving.drift_gauges import load_drift_collector
@@ -143,16 +146,17 @@ def create_app(settings: Settings = None) -> ServingApp:
     settings = settings or Settings.from_env()
     model, load_error = load_model(settings)
     metrics = TrafficMetrics()
-    validator = None
+    validator = batcher = None
     if model is not None:
         metrics.watch_model(model)
         validator = RowValidator(model.features)
         drift = load_drift_collector(settings, model.feature_names)
         if drift is not None:
             metrics.track_drift(drift)
+        batcher = ModelBatcher(model, metrics, settings.max_batch_rows)
     api = create_api(model, load_error, metrics, settings)
     endpoints = {
-        PREDICT_PATH: PredictEndpoint(model, load_error, validator, metrics, settings),
-        infer_path(settings): InferEndpoint(model, load_error, validator, metrics, settings),
+        PREDICT_PATH: PredictEndpoint(model, load_error, validator, batcher, settings),
+        infer_path(settings): InferEndpoint(model, load_error, validator, batcher, settings),
     }
     return ServingApp(api, endpoints, metrics)

@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.module_name }} import __version__
-from {{ cookiecutter.module_name }}.serving.predict import JsonEndpoint, rounded
+from {{ cookiecutter.module_name }}.serving.predict import JsonEndpoint
 from {{ cookiecutter.module_name }}.serving.validation import ALLOWED_TYPES, RequestError, json_type
 
 MATRIX_INPUT = "features"
@@ -60,7 +60,7 @@ class InferEndpoint(JsonEndpoint):
     def error_body(self, message: str) -> dict:
         return {"error": message}
 
-    def answer(self, payload, headers: dict) -> dict:
+    async def answer(self, payload, headers: dict) -> dict:
         if b"inference-header-content-length" in headers:
             raise RequestError(400, "the binary tensor data extension is not supported: "
                                     "send JSON data (binary_data=False)")
@@ -72,13 +72,13 @@ class InferEndpoint(JsonEndpoint):
             raise RequestError(422, f"id: expected a string, got {json_type(request_id)}")
         wanted = self.requested_outputs(payload.get("outputs"))
         matrix = self.matrix(payload["inputs"])
-        labels, probabilities = self.predict(matrix)
+        labels, probabilities = await self.batcher.predict(matrix)
         rows, classes = probabilities.shape
         outputs = [
             {"name": "predict", "datatype": label_datatype(self.model.classes),
              "shape": [rows], "data": labels},
             {"name": "predict_proba", "datatype": "FP64", "shape": [rows, classes],
-             "data": rounded(probabilities).ravel().tolist()},
+             "data": probabilities.ravel().tolist()},
         ]
         answer = {"model_name": self.settings.model_name, "model_version": self.model.version,
                   "outputs": [output for output in outputs if output["name"] in wanted]}

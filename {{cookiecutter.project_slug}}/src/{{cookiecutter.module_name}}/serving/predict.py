@@ -4,10 +4,8 @@ FastAPI's request object, routing and dependency injection cost more than the
 prediction itself (bench/bench_serving.py), so the hot routes talk ASGI
 directly. app.py documents them in the OpenAPI schema like any other route.
 """
-import numpy as np
 import orjson
 
-from {{ cookiecutter.module_name }}.paths import DECIMALS
 from {{ cookiecutter.module_name }}.serving.validation import (
     RequestError, check_content_type, parse_json, rows_of)
 
@@ -43,10 +41,6 @@ async def read_body(receive, declared_length: bytes, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def rounded(probabilities: np.ndarray) -> np.ndarray:
-    return np.round(probabilities.astype(np.float64), DECIMALS)
-
-
 class JsonEndpoint:
     """A POST route: JSON in, JSON out, a 4xx body from error_body() when the
     request is wrong. Subclasses turn the parsed body into the answer."""
@@ -54,25 +48,18 @@ class JsonEndpoint:
     # A missing Content-Type is taken as JSON (V2 clients send none); a wrong one is 415.
     content_type_required = True
 
-    def __init__(self, model, load_error: str, validator, metrics, settings):
+    def __init__(self, model, load_error: str, validator, batcher, settings):
         self.model = model
         self.load_error = load_error
         self.validator = validator
-        self.metrics = metrics
+        self.batcher = batcher  # serving/batching.py: runs the model, counts the metrics
         self.settings = settings
 
     def error_body(self, message: str) -> dict:
         return {"detail": message}
 
-    def answer(self, payload, headers: dict) -> dict:
+    async def answer(self, payload, headers: dict) -> dict:
         raise NotImplementedError
-
-    def predict(self, matrix: np.ndarray) -> tuple:
-        """Labels (a list) and probabilities, counted in the metrics and drift window."""
-        labels, probabilities = self.model.predict(matrix)
-        labels = labels.tolist()
-        self.metrics.observe_predictions(matrix, labels)
-        return labels, probabilities
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -84,7 +71,7 @@ class JsonEndpoint:
                 check_content_type((content_type or b"").decode("latin-1"))
             body = await read_body(
                 receive, headers.get(b"content-length", b""), self.settings.max_body_bytes)
-            content = self.answer(parse_json(body), headers)
+            content = await self.answer(parse_json(body), headers)
         except RequestError as error:
             await send_json(send, error.status, self.error_body(error.detail))
         except ClientGone:
@@ -94,12 +81,12 @@ class JsonEndpoint:
 
 
 class PredictEndpoint(JsonEndpoint):
-    def answer(self, payload, headers: dict) -> dict:
+    async def answer(self, payload, headers: dict) -> dict:
         matrix = self.validator.matrix(rows_of(payload, self.settings.max_batch_rows))
-        labels, probabilities = self.predict(matrix)
+        labels, probabilities = await self.batcher.predict(matrix)
         return {
             "model_version": self.model.version,
             "classes": self.model.classes,
             "predictions": labels,
-            "probabilities": rounded(probabilities).tolist(),
+            "probabilities": probabilities.tolist(),
         }

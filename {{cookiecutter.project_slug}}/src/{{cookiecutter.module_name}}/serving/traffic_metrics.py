@@ -68,7 +68,9 @@ class TrafficMetrics:
         counter.inc()
         histogram.observe(time.perf_counter() - started)
 
-    def observe_predictions(self, matrix: np.ndarray, labels: list) -> None:
+    def observe_predictions(self, requests: list, matrix: np.ndarray, labels: list) -> None:
+        """Count one model run: ``matrix`` (the rows of ``requests``, one array
+        each, stacked) and its predicted ``labels``."""
         for label in set(labels):
             counter = self.class_counters.get(label) or self.predictions.labels(str(label))
             counter.inc(labels.count(label))
@@ -79,4 +81,5 @@ class TrafficMetrics:
             for column in np.flatnonzero(counts):
                 self.feature_counters[column].inc(int(counts[column]))
         if self.drift is not None:
-            self.drift.add(matrix)
+            for rows in requests:  # the drift window caps each request's share
+                self.drift.add(rows)
