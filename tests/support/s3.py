@@ -21,10 +21,13 @@ def s3_server(bucket: str):
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
+
+    def listening() -> bool:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+
     try:
-        wait_for("moto_server to listen",
-                 lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True,
-                 timeout=30, process=process, interval=0.2)
+        wait_for("moto_server to listen", listening, timeout=30, process=process, interval=0.2)
         client(endpoint).create_bucket(Bucket=bucket)
         yield endpoint
     finally:
