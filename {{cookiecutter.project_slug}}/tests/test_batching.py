@@ -67,11 +67,11 @@ def post(app, path: str, payload) -> tuple:
     return call()
 
 
-def app_for(directory):
+def app_for(directory, **overrides):
     return create_app(Settings(model_path=directory / "models" / "model.onnx",
                                schema_path=directory / "models" / "schema.json",
                                reference_profile_path=directory / "models" /
-                               "reference_profile.json"))
+                               "reference_profile.json", **overrides))
 
 
 def rows(count: int, offset: float = 0.0) -> list:
@@ -174,10 +174,7 @@ def test_a_run_holds_at_most_max_rows_and_never_splits_a_request():
 def test_each_request_keeps_its_own_share_of_the_drift_window(trained_model):
     """A run of many requests is no single client: the window takes at most a
     tenth of its size from each request, not from the run."""
-    app = create_app(Settings(model_path=trained_model / "models" / "model.onnx",
-                              schema_path=trained_model / "models" / "schema.json",
-                              reference_profile_path=trained_model / "models" /
-                              "reference_profile.json", drift_window_rows=50))
+    app = app_for(trained_model, drift_window_rows=50)
     requests = [rows(20), rows(2, offset=5.0)]
 
     async def together():

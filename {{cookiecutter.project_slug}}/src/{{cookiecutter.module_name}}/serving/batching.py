@@ -56,27 +56,26 @@ class ModelBatcher:
     def flush(self) -> None:
         queue, self.queue = self.queue, []
         for run in runs_of(queue, self.max_rows):
-            try:
-                self.run(run)
-            except Exception as error:  # a request must fail, never wait forever
-                for _, future in run:
-                    if not future.done():
-                        future.set_exception(error)
+            self.run_or_fail(run)
 
-    def run(self, requests: list) -> None:
-        matrices = [matrix for matrix, _ in requests]
-        matrix = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
+    def run_or_fail(self, requests: list) -> None:
+        """Run ``requests``; if that fails, run each alone, so only the request
+        whose rows fail gets the error (never left waiting for an answer)."""
         try:
-            labels, probabilities = self.model.predict(matrix)
+            self.run(requests)
         except Exception as error:
-            if len(requests) > 1:  # one request's rows must not fail the others'
+            if len(requests) > 1:
                 for request in requests:
-                    self.run([request])
+                    self.run_or_fail([request])
                 return
             _, future = requests[0]
             if not future.done():
                 future.set_exception(error)
-            return
+
+    def run(self, requests: list) -> None:
+        matrices = [matrix for matrix, _ in requests]
+        matrix = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
+        labels, probabilities = self.model.predict(matrix)
         labels = labels.tolist()
         self.metrics.observe_predictions(matrices, matrix, labels)
         probabilities = rounded(probabilities)
