@@ -5,83 +5,26 @@ Each test fails without its limit: the server would hold the connection,
 buffer the header or count the request wrongly.
 """
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
-
-from stage_workspace import PROJECT_ROOT
+from served_command import (PATIENCE, answer_to, connect, get, samples, served,
+                            status_of)
 
 LIMITS = {"HEADER_TIMEOUT_SECONDS": "0.4", "BODY_TIMEOUT_SECONDS": "0.6",
           "MAX_HEADER_BYTES": "4096", "MAX_CONNECTIONS": "4"}
-PATIENCE = 5  # seconds a test waits for the server before failing
 BODY = json.dumps({"signal": 0.9, "noise": -0.2, "count": 4}).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get(address, path: str) -> tuple:
-    with urllib.request.urlopen(f"http://{address[0]}:{address[1]}{path}", timeout=5) as answer:
-        return answer.status, answer.read().decode()
 
 
 @pytest.fixture(scope="module")
 def server(trained_model):
-    address = ("127.0.0.1", free_port())
-    env = {**os.environ, **LIMITS, "PORT": str(address[1]),
-           "PYTHONPATH": str(PROJECT_ROOT / "src")}
-    process = subprocess.Popen([sys.executable, "-m", "{{ cookiecutter.module_name }}.serving"],
-                               cwd=trained_model, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                get(address, "/ready")
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read().decode()
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.1)
+    with served(trained_model, LIMITS) as address:
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def connect(address) -> socket.socket:
-    return socket.create_connection(address, timeout=PATIENCE)
-
-
-def answer_to(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection."""
-    received = b""
-    while chunk := sock.recv(65536):
-        received += chunk
-    return received
-
-
-def status_of(answer: bytes) -> int:
-    return int(answer.split(b" ", 2)[1])
 
 
 def post_head(length: int) -> bytes:
     return (f"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
             f"Content-Length: {length}\r\n\r\n").encode()
-
-
-def samples(address) -> dict:
-    text = get(address, "/metrics")[1]
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines() if line and not line.startswith("#")}
 
 
 def predict_count(address, status: int) -> float:

@@ -2,7 +2,8 @@
 
 One process, one event loop (uvloop + httptools); scale out with replicas.
 HOST and PORT choose the address (default 127.0.0.1:8000). Every connection is
-bounded (serving/connection_limits.py and MAX_CONNECTIONS): see config.py.
+bounded (serving/connection_limits.py and MAX_CONNECTIONS): see config.py. The
+prediction routes skip uvicorn's ASGI machinery (serving/direct_routes.py).
 """
 import logging
 import sys
@@ -11,7 +12,7 @@ import uvicorn
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings, SettingsError
-from {{ cookiecutter.module_name }}.serving.connection_limits import limited_protocol
+from {{ cookiecutter.module_name }}.serving.direct_routes import serving_protocol
 
 
 def main() -> int:
@@ -24,8 +25,9 @@ def main() -> int:
     # No access log: one line per request would cost more than the prediction.
     # Beyond MAX_CONNECTIONS open connections (or requests in flight), uvicorn
     # answers 503 at once instead of queueing without bound.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                http=limited_protocol(settings),
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port,
+                http=serving_protocol(settings, app),
                 limit_concurrency=settings.max_connections,
                 access_log=False, server_header=False)
     return 0

@@ -5,7 +5,10 @@ create_app() loads the model once. If that fails the app still starts and
 answers /health, and /ready and the prediction routes return 503 with the
 reason, so an orchestrator keeps it out of rotation and the logs say why.
 Both prediction routes validate their own request, then share model runs with
-whatever other requests arrived at the same time (serving/batching.py).
+whatever other requests arrived at the same time (serving/batching.py). Under
+`python -m {{ cookiecutter.module_name }}.serving` they are answered by the HTTP protocol
+itself (serving/direct_routes.py); this app answers them in tests and in any
+other ASGI server.
 """
 import logging
 import time
@@ -22,14 +25,12 @@ from {{ cookiecutter.module_name }}.serving.drift_gauges import load_drift_colle
 from {{ cookiecutter.module_name }}.serving.model import Model, ModelLoadError
 from {{ cookiecutter.module_name }}.serving.open_inference import InferEndpoint, protocol_router
 from {{ cookiecutter.module_name }}.serving.predict import PredictEndpoint, send_json
-from {{ cookiecutter.module_name }}.serving.traffic_metrics import TrafficMetrics
+from {{ cookiecutter.module_name }}.serving.traffic_metrics import CLIENT_CLOSED, TrafficMetrics
 from {{ cookiecutter.module_name }}.serving.validation import RowValidator
 
 logger = logging.getLogger(__name__)
 
 PREDICT_PATH = "/predict"
-# nginx's code for "the client closed the connection before the answer".
-CLIENT_CLOSED = 499
 
 
 def load_model(settings: Settings):

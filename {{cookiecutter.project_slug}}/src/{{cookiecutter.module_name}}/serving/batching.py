@@ -42,16 +42,29 @@ class ModelBatcher:
         self.model = model
         self.metrics = metrics
         self.max_rows = max_rows
-        self.queue = []  # (matrix, future) of the requests waiting for the flush
+        self.queue = []  # (matrix, done) of the requests waiting for the flush
 
     async def predict(self, matrix: np.ndarray) -> tuple:
         """Labels (a list) and rounded probabilities (an array) for ``matrix``'s rows."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        if not self.queue:  # the first of this turn: the flush runs after the others queued
-            loop.call_soon(self.flush)
-        self.queue.append((matrix, future))
+        future = asyncio.get_running_loop().create_future()
+
+        def settle(result, error) -> None:
+            if future.done():  # its task was cancelled (shutdown)
+                return
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+        self.submit(matrix, settle)
         return await future
+
+    def submit(self, matrix: np.ndarray, done) -> None:
+        """Queue ``matrix``; the flush calls ``done(result, None)`` with what
+        predict() returns, or ``done(None, error)``."""
+        if not self.queue:  # the first of this turn: the flush runs after the others queued
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.queue.append((matrix, done))
 
     def flush(self) -> None:
         queue, self.queue = self.queue, []
@@ -62,26 +75,29 @@ class ModelBatcher:
         """Run ``requests``; if that fails, run each alone, so only the request
         whose rows fail gets the error (never left waiting for an answer)."""
         try:
-            self.run(requests)
+            results = self.run(requests)
         except Exception as error:
             if len(requests) > 1:
                 for request in requests:
                     self.run_or_fail([request])
                 return
-            _, future = requests[0]
-            if not future.done():
-                future.set_exception(error)
+            _, done = requests[0]
+            done(None, error)
+            return
+        for (_, done), result in zip(requests, results):
+            done(result, None)
 
-    def run(self, requests: list) -> None:
+    def run(self, requests: list) -> list:
+        """Each request's labels and rounded probabilities, from one model run."""
         matrices = [matrix for matrix, _ in requests]
         matrix = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
         labels, probabilities = self.model.predict(matrix)
         labels = labels.tolist()
         self.metrics.observe_predictions(matrices, matrix, labels)
         probabilities = rounded(probabilities)
-        start = 0
-        for rows, future in requests:
+        results, start = [], 0
+        for rows in matrices:
             end = start + len(rows)
-            if not future.done():  # its task was cancelled (shutdown)
-                future.set_result((labels[start:end], probabilities[start:end]))
+            results.append((labels[start:end], probabilities[start:end]))
             start = end
+        return results

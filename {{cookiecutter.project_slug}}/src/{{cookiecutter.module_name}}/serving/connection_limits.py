@@ -16,8 +16,6 @@ uvicorn's other protocol, the pure-Python h11, does bound headers
 (h11_max_incomplete_event_size) but has no read timeout either, and parses
 each request in Python rather than C.
 """
-import functools
-
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
@@ -110,10 +108,3 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self.reading_headers = True
         self.disarm()
-
-
-def limited_protocol(settings):
-    """The protocol class to pass to uvicorn.run(http=...)."""
-    return functools.partial(
-        LimitedHttpToolsProtocol, max_header_bytes=settings.max_header_bytes,
-        header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)

@@ -31,12 +31,19 @@ class DriftCollector:
         # window consistent should a scrape ever come from another thread.
         self.lock = threading.Lock()
 
-    def add(self, matrix: np.ndarray) -> None:
-        if len(matrix) > self.max_request_rows:
-            step = -(-len(matrix) // self.max_request_rows)  # ceiling division
-            matrix = matrix[::step]
+    def add(self, requests: list, stacked: np.ndarray) -> None:
+        """Add one model run's rows: ``requests`` (an array each) and ``stacked``
+        (the same rows in one array), with each request's share capped."""
+        if any(len(rows) > self.max_request_rows for rows in requests):
+            stacked = np.concatenate([self.share_of(rows) for rows in requests])
         with self.lock:
-            self.window.add(matrix)
+            self.window.add(stacked)
+
+    def share_of(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) <= self.max_request_rows:
+            return rows
+        step = -(-len(rows) // self.max_request_rows)  # ceiling division
+        return rows[::step]
 
     def collect(self):
         with self.lock:

@@ -60,7 +60,7 @@ class InferEndpoint(JsonEndpoint):
     def error_body(self, message: str) -> dict:
         return {"error": message}
 
-    async def answer(self, payload, headers: dict) -> dict:
+    def read(self, payload, headers: dict) -> tuple:
         if b"inference-header-content-length" in headers:
             raise RequestError(400, "the binary tensor data extension is not supported: "
                                     "send JSON data (binary_data=False)")
@@ -71,8 +71,10 @@ class InferEndpoint(JsonEndpoint):
         if request_id is not None and type(request_id) is not str:
             raise RequestError(422, f"id: expected a string, got {json_type(request_id)}")
         wanted = self.requested_outputs(payload.get("outputs"))
-        matrix = self.matrix(payload["inputs"])
-        labels, probabilities = await self.batcher.predict(matrix)
+        return self.matrix(payload["inputs"]), (request_id, wanted)
+
+    def content(self, request, labels: list, probabilities) -> dict:
+        request_id, wanted = request
         rows, classes = probabilities.shape
         outputs = [
             {"name": "predict", "datatype": label_datatype(self.model.classes),

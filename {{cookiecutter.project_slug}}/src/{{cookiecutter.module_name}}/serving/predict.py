@@ -1,8 +1,10 @@
-"""POST /predict, and what both prediction routes share, as plain ASGI.
+"""POST /predict, and what both prediction routes share.
 
 FastAPI's request object, routing and dependency injection cost more than the
 prediction itself (bench/bench_serving.py), so the hot routes talk ASGI
-directly. app.py documents them in the OpenAPI schema like any other route.
+directly, and the served command answers them without ASGI at all
+(serving/direct_routes.py), through the same JsonEndpoint steps. app.py
+documents them in the OpenAPI schema like any other route.
 """
 import orjson
 
@@ -22,11 +24,12 @@ async def send_json(send, status: int, content, headers=()) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def read_body(receive, declared_length: bytes, limit: int) -> bytes:
-    """The body, refused (413) before reading it when Content-Length is too big."""
-    if declared_length.isdigit() and int(declared_length) > limit:
-        raise RequestError(
-            413, f"body of {declared_length.decode()} bytes exceeds {limit} (MAX_BODY_BYTES)")
+def body_too_large(limit: int) -> RequestError:
+    # Chunked uploads declare no length: the limit is checked as the body arrives.
+    return RequestError(413, f"body exceeds {limit} bytes (MAX_BODY_BYTES)")
+
+
+async def read_body(receive, limit: int) -> bytes:
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -34,8 +37,8 @@ async def read_body(receive, declared_length: bytes, limit: int) -> bytes:
             raise ClientGone()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:  # chunked uploads declare no length
-            raise RequestError(413, f"body exceeds {limit} bytes (MAX_BODY_BYTES)")
+        if size > limit:
+            raise body_too_large(limit)
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
@@ -43,7 +46,11 @@ async def read_body(receive, declared_length: bytes, limit: int) -> bytes:
 
 class JsonEndpoint:
     """A POST route: JSON in, JSON out, a 4xx body from error_body() when the
-    request is wrong. Subclasses turn the parsed body into the answer."""
+    request is wrong. Subclasses turn the parsed body into the model's input
+    (read) and its predictions into the answer (content).
+
+    The steps are separate so that two callers share them: __call__ (ASGI) and
+    the direct path of the HTTP protocol (serving/direct_routes.py)."""
 
     # A missing Content-Type is taken as JSON (V2 clients send none); a wrong one is 415.
     content_type_required = True
@@ -58,20 +65,36 @@ class JsonEndpoint:
     def error_body(self, message: str) -> dict:
         return {"detail": message}
 
-    async def answer(self, payload, headers: dict) -> dict:
+    def read(self, payload, headers: dict) -> tuple:
+        """The model's input matrix, and what content() needs besides the predictions."""
         raise NotImplementedError
+
+    def content(self, request, labels: list, probabilities) -> dict:
+        raise NotImplementedError
+
+    def check_headers(self, headers: dict) -> None:
+        """The refusals that need no body: 503, 415, and 413 on a declared length."""
+        if self.model is None:
+            raise RequestError(503, f"model not loaded: {self.load_error}")
+        content_type = headers.get(b"content-type")
+        if content_type is not None or self.content_type_required:
+            check_content_type((content_type or b"").decode("latin-1"))
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
+            raise RequestError(413, f"body of {declared.decode()} bytes exceeds "
+                                    f"{self.settings.max_body_bytes} (MAX_BODY_BYTES)")
+
+    def matrix_of(self, body: bytes, headers: dict) -> tuple:
+        return self.read(parse_json(body), headers)
 
     async def __call__(self, scope, receive, send) -> None:
         try:
-            if self.model is None:
-                raise RequestError(503, f"model not loaded: {self.load_error}")
             headers = dict(scope["headers"])  # ASGI header names are lower-case bytes
-            content_type = headers.get(b"content-type")
-            if content_type is not None or self.content_type_required:
-                check_content_type((content_type or b"").decode("latin-1"))
-            body = await read_body(
-                receive, headers.get(b"content-length", b""), self.settings.max_body_bytes)
-            content = await self.answer(parse_json(body), headers)
+            self.check_headers(headers)
+            body = await read_body(receive, self.settings.max_body_bytes)
+            matrix, request = self.matrix_of(body, headers)
+            labels, probabilities = await self.batcher.predict(matrix)
+            content = self.content(request, labels, probabilities)
         except RequestError as error:
             await send_json(send, error.status, self.error_body(error.detail))
         except ClientGone:
@@ -81,9 +104,10 @@ class JsonEndpoint:
 
 
 class PredictEndpoint(JsonEndpoint):
-    async def answer(self, payload, headers: dict) -> dict:
-        matrix = self.validator.matrix(rows_of(payload, self.settings.max_batch_rows))
-        labels, probabilities = await self.batcher.predict(matrix)
+    def read(self, payload, headers: dict) -> tuple:
+        return self.validator.matrix(rows_of(payload, self.settings.max_batch_rows)), None
+
+    def content(self, request, labels: list, probabilities) -> dict:
         return {
             "model_version": self.model.version,
             "classes": self.model.classes,

@@ -12,6 +12,9 @@ from prometheus_client import disable_created_metrics
 # The *_created timestamp series double the scrape size and nobody graphs them.
 disable_created_metrics()
 
+# nginx's code for "the client closed the connection before the answer".
+CLIENT_CLOSED = 499
+
 # Seconds, from the request body's arrival to the answer.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -81,5 +84,4 @@ class TrafficMetrics:
             for column in np.flatnonzero(counts):
                 self.feature_counters[column].inc(int(counts[column]))
         if self.drift is not None:
-            for rows in requests:  # the drift window caps each request's share
-                self.drift.add(rows)
+            self.drift.add(requests, matrix)

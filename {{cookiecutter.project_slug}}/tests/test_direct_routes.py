@@ -1,0 +1,150 @@
+"""The served command answers the prediction routes straight from its HTTP
+protocol (serving/direct_routes.py). Over real connections, each answer must be
+the one the ASGI app gives the same request, and HTTP must keep working:
+keep-alive, chunked bodies, pipelining, HTTP/1.0, Expect: 100-continue."""
+import http.client
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from served_command import answer_to, answers_in, connect, samples, served, status_of
+
+from {{ cookiecutter.module_name }}.serving.app import create_app
+from {{ cookiecutter.module_name }}.serving.config import Settings
+
+INFER = "/v2/models/{{ cookiecutter.project_slug }}/infer"
+LIMITS = {"MAX_BATCH_ROWS": "5", "MAX_BODY_BYTES": "4000"}
+ROW = {"signal": 0.9, "noise": -0.2, "count": 4}
+JSON = {"Content-Type": "application/json"}
+
+
+def tensor(rows: list, **overrides) -> dict:
+    return {"name": "features", "shape": [len(rows), 3], "datatype": "FP64",
+            "data": [value for row in rows for value in row], **overrides}
+
+
+# name -> (path, body, headers)
+CASES = {
+    "one row": ("/predict", ROW, JSON),
+    "two rows, one value missing": ("/predict", [ROW, {**ROW, "noise": None}], JSON),
+    "a missing field": ("/predict", {"signal": 1.0, "count": 2}, JSON),
+    "an unknown field": ("/predict", {**ROW, "extra": 1}, JSON),
+    "a string value": ("/predict", {**ROW, "noise": "x"}, JSON),
+    "a value out of range": ("/predict", b'{"signal": 1e999, "noise": 0, "count": 1}', JSON),
+    "a fraction for an integer": ("/predict", {**ROW, "count": 2.5}, JSON),
+    "an empty list": ("/predict", [], JSON),
+    "too many rows": ("/predict", [ROW] * 6, JSON),
+    "malformed JSON": ("/predict", b"{", JSON),
+    "a form content type": ("/predict", ROW, {"Content-Type": "application/x-www-form-urlencoded"}),
+    "a body over the limit": ("/predict", [ROW] * 80, JSON),
+    "V2 tensor": (INFER, {"id": "a", "inputs": [tensor([[0.9, -0.2, 4], [0.1, 0.5, 7]])]}, {}),
+    "V2 per-feature tensors": (INFER, {"inputs": [
+        {"name": name, "shape": [1], "datatype": "FP64", "data": [ROW[name]]} for name in ROW],
+        "outputs": [{"name": "predict"}]}, JSON),
+    "V2 shape and data disagree": (INFER, {"inputs": [tensor([[1, 2, 3]], shape=[2, 3])]}, {}),
+    "V2 binary extension": (INFER, {"inputs": [tensor([[1, 2, 3]])]},
+                            {"Inference-Header-Content-Length": "10"}),
+}
+
+
+def encoded(body) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+@pytest.fixture(scope="module")
+def server(trained_model):
+    with served(trained_model, LIMITS) as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def asgi_client(trained_model):
+    models = trained_model / "models"
+    return TestClient(create_app(Settings(
+        model_path=models / "model.onnx", schema_path=models / "schema.json",
+        reference_profile_path=models / "reference_profile.json",
+        max_batch_rows=int(LIMITS["MAX_BATCH_ROWS"]),
+        max_body_bytes=int(LIMITS["MAX_BODY_BYTES"]))))
+
+
+def asgi_answer(asgi_client, path: str, body, headers: dict) -> tuple:
+    response = asgi_client.post(path, content=encoded(body), headers=headers)
+    return response.status_code, response.headers["content-type"], response.json()
+
+
+def test_every_answer_is_the_asgi_apps_answer_on_one_kept_alive_connection(server,
+                                                                           asgi_client):
+    before = samples(server)
+    connection = http.client.HTTPConnection(*server, timeout=5)
+    statuses = []
+    for name, (path, body, headers) in CASES.items():
+        connection.request("POST", path, body=encoded(body), headers=headers)
+        response = connection.getresponse()
+        answer = (response.status, response.getheader("content-type"), json.loads(response.read()))
+        assert answer == asgi_answer(asgi_client, path, body, headers), name
+        assert response.getheader("date"), name
+        statuses.append((path, response.status))
+    connection.close()
+    assert {status for _, status in statuses} >= {200, 400, 413, 415, 422}
+    after = samples(server)
+    for path, status in set(statuses):
+        series = 'http_requests_total{route="%s",status="%d"}' % (path, status)
+        assert after[series] - before.get(series, 0) == statuses.count((path, status)), series
+
+
+def test_a_chunked_body_is_read_whole(server, asgi_client):
+    body = encoded([ROW, ROW])
+    connection = http.client.HTTPConnection(*server, timeout=5)
+    connection.request("POST", "/predict", body=iter([body[:7], body[7:]]), headers=JSON,
+                       encode_chunked=True)
+    response = connection.getresponse()
+    assert (response.status, json.loads(response.read())) == \
+        asgi_answer(asgi_client, "/predict", body, JSON)[::2]
+    connection.close()
+
+
+def test_concurrent_requests_each_get_their_own_answer(server, asgi_client):
+    rows = [{**ROW, "signal": signal} for signal in (-2.0, 0.0, 0.5, 3.0)]
+    sockets = [connect(server) for _ in rows]
+    for sock, row in zip(sockets, rows):
+        body = encoded(row)
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+                     b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    for sock, row in zip(sockets, rows):
+        with sock:
+            [(_, _, body)] = answers_in(answer_to(sock))
+        assert json.loads(body) == asgi_answer(asgi_client, "/predict", row, JSON)[2]
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    body = encoded(ROW)
+    predict = (b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    health = b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n"
+    last = predict.replace(b"Host: test", b"Host: test\r\nConnection: close")
+    with connect(server) as sock:
+        sock.sendall(predict + health + predict + last)
+        answers = answers_in(answer_to(sock))
+    assert [status for status, _, _ in answers] == [200] * 4
+    assert ["predictions" in json.loads(body) for _, _, body in answers] == \
+        [True, False, True, True]
+
+
+def test_http_1_0_gets_its_answer_and_the_connection_closes(server):
+    body = encoded(ROW)
+    with connect(server) as sock:
+        sock.sendall(b"POST /predict HTTP/1.0\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        [(status, headers, _)] = answers_in(answer_to(sock))  # only once the server closes
+    assert status == 200 and headers["connection"] == "close"
+
+
+def test_expect_100_continue_is_honoured(server):
+    body = encoded(ROW)
+    with connect(server) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+                     b"\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body))
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        assert status_of(answer_to(sock)) == 200
