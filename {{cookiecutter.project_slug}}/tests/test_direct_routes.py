@@ -2,15 +2,19 @@
 protocol (serving/direct_routes.py). Over real connections, each answer must be
 the one the ASGI app gives the same request, and HTTP must keep working:
 keep-alive, chunked bodies, pipelining, HTTP/1.0, Expect: 100-continue."""
+import asyncio
 import http.client
 import json
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from served_command import answer_to, answers_in, connect, samples, served, status_of
+from uvicorn.server import ServerState
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings
+from {{ cookiecutter.module_name }}.serving.direct_routes import serving_protocol
 
 INFER = "/v2/models/{{ cookiecutter.project_slug }}/infer"
 LIMITS = {"MAX_BATCH_ROWS": "5", "MAX_BODY_BYTES": "4000"}
@@ -57,14 +61,17 @@ def server(trained_model):
         yield address
 
 
+def settings_for(directory) -> Settings:
+    models = directory / "models"
+    return Settings(model_path=models / "model.onnx", schema_path=models / "schema.json",
+                    reference_profile_path=models / "reference_profile.json",
+                    max_batch_rows=int(LIMITS["MAX_BATCH_ROWS"]),
+                    max_body_bytes=int(LIMITS["MAX_BODY_BYTES"]))
+
+
 @pytest.fixture(scope="module")
 def asgi_client(trained_model):
-    models = trained_model / "models"
-    return TestClient(create_app(Settings(
-        model_path=models / "model.onnx", schema_path=models / "schema.json",
-        reference_profile_path=models / "reference_profile.json",
-        max_batch_rows=int(LIMITS["MAX_BATCH_ROWS"]),
-        max_body_bytes=int(LIMITS["MAX_BODY_BYTES"]))))
+    return TestClient(create_app(settings_for(trained_model)))
 
 
 def asgi_answer(asgi_client, path: str, body, headers: dict) -> tuple:
@@ -148,3 +155,79 @@ def test_expect_100_continue_is_honoured(server):
         assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(body)
         assert status_of(answer_to(sock)) == 200
+
+
+class RecordingTransport(asyncio.Transport):
+    """Keeps what the protocol writes, in place of a socket."""
+
+    def __init__(self):
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class FailingModel:
+    def predict(self, matrix):
+        raise RuntimeError("the model failed")
+
+
+def exchange(app, settings, request: bytes) -> tuple:
+    """``request`` through the served command's protocol, in this process:
+    what it wrote back, and whether it left an ASGI task running or the
+    connection open."""
+    async def run():
+        config = uvicorn.Config(app, log_level="critical")
+        config.load()
+        state = ServerState()
+        protocol = serving_protocol(settings, app)(
+            config=config, server_state=state, app_state={})
+        transport = RecordingTransport()
+        protocol.connection_made(transport)
+        protocol.data_received(request)
+        tasks = set(state.tasks)
+        await asyncio.sleep(0.05)  # the batcher's flush
+        protocol.connection_lost(None)
+        return transport.written, tasks, transport.closed
+
+    return asyncio.run(run())
+
+
+def predict_request(body: bytes) -> bytes:
+    return (b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_a_prediction_is_answered_without_an_asgi_task(trained_model):
+    settings = settings_for(trained_model)
+    app = create_app(settings)
+    written, tasks, _ = exchange(app, settings, predict_request(encoded(ROW)))
+    [(status, _, body)] = answers_in(written)
+    assert status == 200 and "predictions" in json.loads(body)
+    assert not tasks
+
+
+def test_a_model_failure_is_a_500_that_closes_the_connection(trained_model):
+    settings = settings_for(trained_model)
+    app = create_app(settings)
+    app.endpoints["/predict"].batcher.model = FailingModel()
+    written, _, closed = exchange(app, settings, predict_request(encoded(ROW)))
+    [(status, headers, body)] = answers_in(written)
+    assert (status, body, headers["connection"]) == (500, b"Internal Server Error", "close")
+    assert closed
+    assert app.metrics.registry.get_sample_value(
+        "http_requests_total", {"route": "/predict", "status": "500"}) == 1
