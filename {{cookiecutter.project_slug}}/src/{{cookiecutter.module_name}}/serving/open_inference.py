@@ -49,13 +49,17 @@ def model_metadata(model, name: str) -> dict:
 
 def flat(data) -> list:
     """Tensor data may be nested lists; the protocol's order is row-major."""
-    while any(type(item) is list for item in data):
+    while list in map(type, data):
         data = [value for item in data for value in (item if type(item) is list else [item])]
     return data
 
 
 class InferEndpoint(JsonEndpoint):
     content_type_required = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label_datatype = label_datatype(self.model.classes) if self.model else None
 
     def error_body(self, message: str) -> dict:
         return {"error": message}
@@ -77,8 +81,8 @@ class InferEndpoint(JsonEndpoint):
         request_id, wanted = request
         rows, classes = probabilities.shape
         outputs = [
-            {"name": "predict", "datatype": label_datatype(self.model.classes),
-             "shape": [rows], "data": labels},
+            {"name": "predict", "datatype": self.label_datatype, "shape": [rows],
+             "data": labels},
             {"name": "predict_proba", "datatype": "FP64", "shape": [rows, classes],
              "data": probabilities.ravel().tolist()},
         ]
@@ -108,7 +112,7 @@ class InferEndpoint(JsonEndpoint):
         names = self.validator.names
         tensors = [self.tensor(index, tensor) for index, tensor in enumerate(inputs)]
         given = [name for name, _, _ in tensors]
-        if set(given) <= set(names) and len(given) == len(set(given)):
+        if self.validator.name_set.issuperset(given) and len(given) == len(set(given)):
             missing = [name for name in names if name not in given]
             if missing:
                 raise RequestError(422, f"inputs: missing features {missing[:5]} (send one "
