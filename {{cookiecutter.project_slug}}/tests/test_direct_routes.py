@@ -186,23 +186,28 @@ class FailingModel:
         raise RuntimeError("the model failed")
 
 
-def exchange(app, settings, request: bytes) -> tuple:
-    """``request`` through the served command's protocol, in this process:
-    what it wrote back, and whether it left an ASGI task running or the
-    connection open."""
+def exchange(app, settings, *chunks: bytes, idle_seconds: float = 0.05) -> tuple:
+    """``chunks`` through the served command's protocol, in this process, with
+    a keep-alive timeout of 0.1 s: what it wrote back, whether an ASGI task
+    was left running, and whether the connection was closed ``idle_seconds``
+    after the last chunk."""
     async def run():
-        config = uvicorn.Config(app, log_level="critical")
+        config = uvicorn.Config(app, log_level="critical", timeout_keep_alive=0.1)
         config.load()
         state = ServerState()
         protocol = serving_protocol(settings, app)(
             config=config, server_state=state, app_state={})
         transport = RecordingTransport()
         protocol.connection_made(transport)
-        protocol.data_received(request)
-        tasks = set(state.tasks)
-        await asyncio.sleep(0.05)  # the batcher's flush
+        tasks = set()
+        for chunk in chunks:
+            protocol.data_received(chunk)
+            tasks |= state.tasks
+            await asyncio.sleep(0.01)  # the batcher's flush
+        await asyncio.sleep(idle_seconds)
+        closed = transport.closed
         protocol.connection_lost(None)
-        return transport.written, tasks, transport.closed
+        return transport.written, tasks, closed
 
     return asyncio.run(run())
 
@@ -219,6 +224,18 @@ def test_a_prediction_is_answered_without_an_asgi_task(trained_model):
     [(status, _, body)] = answers_in(written)
     assert status == 200 and "predictions" in json.loads(body)
     assert not tasks
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict?by=asgi"])
+def test_a_connection_answered_before_its_body_ended_still_times_out(trained_model, path):
+    """A 415 goes out as soon as the headers are in; the body comes after."""
+    settings = settings_for(trained_model)
+    head = (f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: 8\r\n\r\n").encode()
+    written, _, closed = exchange(create_app(settings), settings, head, b'{"a": 1}',
+                                  idle_seconds=0.3)
+    assert [status for status, _, _ in answers_in(written)] == [415]
+    assert closed
 
 
 def test_a_model_failure_is_a_500_that_closes_the_connection(trained_model):

@@ -108,3 +108,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self.reading_headers = True
         self.disarm()
+        # Answered before the body ended (a 413 or 415): the body's bytes
+        # cancelled uvicorn's keep-alive timer, and nothing else would close
+        # the idle connection.
+        if self.cycle is not None and self.cycle.response_complete \
+                and self.timeout_keep_alive_task is None and not self.transport.is_closing():
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler)
