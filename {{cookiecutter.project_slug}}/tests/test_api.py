@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings, SettingsError
+from {{ cookiecutter.module_name }}.serving.validation import SET_CHECK_LIMIT
 from stage_workspace import PROJECT_ROOT
 
 MAX_ROWS = 5
@@ -214,6 +215,18 @@ def test_an_integer_of_5000_digits_is_named_without_python_internals(roomy_clien
     response = post(roomy_client, with_token("signal", "9" * 5000))
     assert response.status_code == 422
     assert response.json()["detail"] == ("rows[0].signal: expected a finite number, "
+                                         "got a value out of range")
+
+
+def test_a_value_out_of_range_is_named_in_a_large_batch_too(trained_model):
+    # Past SET_CHECK_LIMIT values, numpy looks for infinities instead of a set.
+    client = TestClient(create_app(settings_for(trained_model, max_batch_rows=100,
+                                                max_body_bytes=2_000_000)))
+    rows = [GOOD_ROW] * 30 + [{**GOOD_ROW, "noise": "TOKEN"}] + [GOOD_ROW] * 9
+    assert len(rows) * len(GOOD_ROW) > SET_CHECK_LIMIT
+    response = post(client, json.dumps(rows).replace('"TOKEN"', "-1e999"))
+    assert response.status_code == 422
+    assert response.json()["detail"] == ("rows[30].noise: expected a finite number, "
                                          "got a value out of range")
 
 
