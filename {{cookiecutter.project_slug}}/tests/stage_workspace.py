@@ -64,3 +64,13 @@ def train_in(directory: Path, frame: pd.DataFrame, **sections) -> Path:
         for stage in (prepare, featurize, train, export):
             stage.main()
     return directory
+
+
+def serving_settings(directory: Path, **overrides):
+    """Serving settings for the model, schema and reference profile that
+    train_in() left in ``directory``."""
+    from {{ cookiecutter.module_name }}.serving.config import Settings
+
+    models = directory / "models"
+    return Settings(model_path=models / "model.onnx", schema_path=models / "schema.json",
+                    reference_profile_path=models / "reference_profile.json", **overrides)

@@ -7,7 +7,7 @@ import numpy as np
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.batching import ModelBatcher, runs_of
-from {{ cookiecutter.module_name }}.serving.config import Settings
+from stage_workspace import serving_settings
 
 NAMES = ["signal", "noise", "count"]
 
@@ -68,10 +68,7 @@ def post(app, path: str, payload) -> tuple:
 
 
 def app_for(directory, **overrides):
-    return create_app(Settings(model_path=directory / "models" / "model.onnx",
-                               schema_path=directory / "models" / "schema.json",
-                               reference_profile_path=directory / "models" /
-                               "reference_profile.json", **overrides))
+    return create_app(serving_settings(directory, **overrides))
 
 
 def rows(count: int, offset: float = 0.0) -> list:

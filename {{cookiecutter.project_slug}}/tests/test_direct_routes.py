@@ -15,6 +15,7 @@ from uvicorn.server import ServerState
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings
 from {{ cookiecutter.module_name }}.serving.direct_routes import serving_protocol
+from stage_workspace import serving_settings
 
 INFER = "/v2/models/{{ cookiecutter.project_slug }}/infer"
 LIMITS = {"MAX_BATCH_ROWS": "5", "MAX_BODY_BYTES": "4000"}
@@ -62,11 +63,8 @@ def server(trained_model):
 
 
 def settings_for(directory) -> Settings:
-    models = directory / "models"
-    return Settings(model_path=models / "model.onnx", schema_path=models / "schema.json",
-                    reference_profile_path=models / "reference_profile.json",
-                    max_batch_rows=int(LIMITS["MAX_BATCH_ROWS"]),
-                    max_body_bytes=int(LIMITS["MAX_BODY_BYTES"]))
+    return serving_settings(directory, max_batch_rows=int(LIMITS["MAX_BATCH_ROWS"]),
+                            max_body_bytes=int(LIMITS["MAX_BODY_BYTES"]))
 
 
 @pytest.fixture(scope="module")

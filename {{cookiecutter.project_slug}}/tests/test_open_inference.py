@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings
+from stage_workspace import serving_settings
 
 NAME = "{{ cookiecutter.project_slug }}"
 INFER = f"/v2/models/{NAME}/infer"
@@ -17,10 +18,7 @@ MAX_ROWS = 5
 
 
 def settings_for(directory, **overrides) -> Settings:
-    return Settings(model_path=directory / "models" / "model.onnx",
-                    schema_path=directory / "models" / "schema.json",
-                    reference_profile_path=directory / "models" / "reference_profile.json",
-                    max_batch_rows=MAX_ROWS, **overrides)
+    return serving_settings(directory, max_batch_rows=MAX_ROWS, **overrides)
 
 
 @pytest.fixture(scope="module")
