@@ -98,6 +98,12 @@ BAD_REQUESTS = {
                        "inputs[0].datatype: expected a numeric type such as FP64, got 'BYTES'"),
     "shape and data disagree": ({"inputs": [matrix_input(shape=[3, 3])]}, 422,
                                 "inputs[0]: shape [3, 3] holds 9 values, data has 6"),
+    # 1e999 parses to inf, which int() cannot take: this was a 500.
+    "infinite dimension": ('{"inputs": [{"name": "features", "shape": [1e999, 3], '
+                           '"datatype": "FP64", "data": [1]}]}', 422,
+                           "inputs[0].shape: expected a list of sizes, got [inf, 3.0]"),
+    "fractional dimension": ({"inputs": [matrix_input(shape=[1.5, 3])]}, 422,
+                             "inputs[0].shape: expected a list of sizes, got [1.5, 3]"),
     "wrong column count": ({"inputs": [matrix_input(shape=[3, 2])]}, 422,
                            "inputs[0].shape: expected [rows, 3] (columns: signal, noise, count)"),
     "string value": ({"inputs": [matrix_input(rows=[[0.9, "x", 4]])]}, 422,

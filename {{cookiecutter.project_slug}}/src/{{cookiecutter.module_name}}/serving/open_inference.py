@@ -47,6 +47,12 @@ def model_metadata(model, name: str) -> dict:
     }
 
 
+def is_size(value) -> bool:
+    """A tensor dimension: a whole number >= 0 (JSON may write 2 as 2.0)."""
+    return type(value) is int and value >= 0 or \
+        type(value) is float and value >= 0 and value.is_integer()
+
+
 def flat(data) -> list:
     """Tensor data may be nested lists; the protocol's order is row-major."""
     while list in map(type, data):
@@ -157,9 +163,7 @@ class InferEndpoint(JsonEndpoint):
         if datatype not in NUMERIC_DATATYPES:
             raise RequestError(422, f"{where}.datatype: expected a numeric type such as FP64, "
                                     f"got {datatype!r}")
-        if type(shape) is not list or not shape or \
-                not all(type(size) in (int, float) and size >= 0 and size == int(size)
-                        for size in shape):
+        if type(shape) is not list or not shape or not all(map(is_size, shape)):
             raise RequestError(422, f"{where}.shape: expected a list of sizes, got {shape!r}")
         shape = [int(size) for size in shape]
         data = tensor["data"]

@@ -77,7 +77,9 @@ class JsonEndpoint:
         if self.model is None:
             raise RequestError(503, f"model not loaded: {self.load_error}")
         content_type = headers.get(b"content-type")
-        if content_type is not None or self.content_type_required:
+        # The usual value, exactly, needs no parsing.
+        if content_type != b"application/json" and (
+                content_type is not None or self.content_type_required):
             check_content_type((content_type or b"").decode("latin-1"))
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
