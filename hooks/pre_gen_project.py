@@ -50,7 +50,7 @@ BUCKET_PATH = re.compile(r"[a-z0-9][a-z0-9._-]*[a-z0-9](/[\w.-]+)*/?")
 DEPENDENCY_MODULES = {
     "cruft", "dvc", "dvc_azure", "dvc_gs", "dvc_s3", "dvc_ssh", "fastapi", "flake8", "gto",
     "httptools",
-    "httpx2", "joblib", "markdown_it", "matplotlib", "mpl_toolkits", "numpy", "onnx",
+    "httpx2", "joblib", "markdown_it", "matplotlib", "mpl_toolkits", "msgspec", "numpy", "onnx",
     "onnxruntime", "orjson", "pandas", "pre_commit", "pre_commit_hooks", "prometheus_client",
     "py", "pydantic", "pylab", "pytest", "ruamel", "scipy", "skl2onnx", "sklearn", "starlette",
     "uvicorn", "uvloop", "xdist", "yaml",

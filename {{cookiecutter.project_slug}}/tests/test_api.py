@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings, SettingsError
+from {{ cookiecutter.module_name }}.serving.predict import JsonEndpoint, PredictEndpoint
 from {{ cookiecutter.module_name }}.serving.validation import SET_CHECK_LIMIT
 from stage_workspace import PROJECT_ROOT
 
@@ -150,6 +151,29 @@ def test_bad_request_gets_a_4xx_naming_the_problem(client, case):
     response = post(client, body, content_type)
     assert response.status_code == status, response.text
     assert detail in response.json()["detail"]
+
+
+# Valid bodies that msgspec reads (serving/typed_decoding.py); the general
+# path (serving/validation.py) must read each to the same matrix.
+VALID_BODIES = {
+    "one object": json.dumps(GOOD_ROW),
+    "a list of rows": json.dumps([GOOD_ROW, {**GOOD_ROW, "signal": -3}]),
+    "nulls": json.dumps({**GOOD_ROW, "noise": None, "count": None}),
+    "a whole float for an integer feature": json.dumps({**GOOD_ROW, "count": 4.0}),
+    "a repeated field: the last counts": '{"signal": 7, "noise": 0.1, "count": 2, "signal": 0.5}',
+    "an integer beyond 64 bits": json.dumps({**GOOD_ROW, "signal": 10 ** 30}),
+    "the smallest subnormal": json.dumps({**GOOD_ROW, "noise": 5e-324}),
+}
+
+
+@pytest.mark.parametrize("body", VALID_BODIES.values(), ids=VALID_BODIES)
+def test_the_fast_and_the_general_path_read_a_valid_body_alike(client, body, monkeypatch):
+    endpoint = client.app.endpoints["/predict"]
+    general, _ = JsonEndpoint.matrix_of(endpoint, body.encode(), {})
+    # From here the general path raises NotImplementedError (JsonEndpoint.read).
+    monkeypatch.delattr(PredictEndpoint, "read")
+    fast, _ = endpoint.matrix_of(body.encode(), {})
+    np.testing.assert_array_equal(fast, general)
 
 
 def test_missing_content_type_is_415(client):

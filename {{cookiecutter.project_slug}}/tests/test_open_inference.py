@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }}.serving.app import create_app
 from {{ cookiecutter.module_name }}.serving.config import Settings
+from {{ cookiecutter.module_name }}.serving.open_inference import InferEndpoint
+from {{ cookiecutter.module_name }}.serving.predict import JsonEndpoint
 from stage_workspace import serving_settings
 
 NAME = "{{ cookiecutter.project_slug }}"
@@ -108,6 +110,9 @@ BAD_REQUESTS = {
                            "inputs[0].shape: expected [rows, 3] (columns: signal, noise, count)"),
     "string value": ({"inputs": [matrix_input(rows=[[0.9, "x", 4]])]}, 422,
                      "inputs[0].data[1]: expected a finite number or null, got string"),
+    "infinite value": ('{"inputs": [{"name": "features", "shape": [1, 3], '
+                       '"datatype": "FP64", "data": [0.9, 1e999, 4]}]}', 422,
+                       "rows[0].noise: expected a finite number, got a value out of range"),
     "fraction for an integer feature": ({"inputs": [matrix_input(rows=[[0.9, 0.1, 2.5]])]},
                                         422, "rows[0].count: expected an integer, got 2.5"),
     "no rows": ({"inputs": [matrix_input(rows=[])]}, 422, "no rows"),
@@ -128,6 +133,30 @@ def test_bad_request_gets_a_4xx_with_the_protocol_error_body(client, case):
     response = infer(client, body)
     assert response.status_code == status, response.text
     assert list(response.json()) == ["error"] and message in response.json()["error"]
+
+
+# Valid requests that msgspec reads (serving/typed_decoding.py); the general
+# path must read each to the same matrix, id and outputs.
+VALID_REQUESTS = {
+    "one tensor": GOOD,
+    "an id and one output": {**GOOD, "id": "7", "outputs": [{"name": "predict_proba"}]},
+    "no output wanted": {**GOOD, "outputs": []},
+    "nulls, FP32 and parameters": {
+        "inputs": [matrix_input(rows=[[None, 0.5, None]], datatype="FP32",
+                                parameters={"content_type": "np"})],
+        "parameters": {}},
+}
+
+
+@pytest.mark.parametrize("body", VALID_REQUESTS.values(), ids=VALID_REQUESTS)
+def test_the_fast_and_the_general_path_read_a_valid_request_alike(client, body, monkeypatch):
+    endpoint, content = client.app.endpoints[INFER], json.dumps(body).encode()
+    general, general_request = JsonEndpoint.matrix_of(endpoint, content, {})
+    # From here the general path raises NotImplementedError (JsonEndpoint.read).
+    monkeypatch.delattr(InferEndpoint, "read")
+    fast, fast_request = endpoint.matrix_of(content, {})
+    np.testing.assert_array_equal(fast, general)
+    assert fast_request == general_request
 
 
 def test_content_type_may_be_absent_but_not_wrong(client):

@@ -18,9 +18,11 @@ from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.module_name }} import __version__
 from {{ cookiecutter.module_name }}.serving.predict import JsonEndpoint
+from {{ cookiecutter.module_name }}.serving.typed_decoding import decoded_infer_request
 from {{ cookiecutter.module_name }}.serving.validation import ALLOWED_TYPES, RequestError, json_type
 
 MATRIX_INPUT = "features"
+OUTPUTS = frozenset({"predict", "predict_proba"})
 NUMERIC_DATATYPES = frozenset({"FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8",
                                "UINT64", "UINT32", "UINT16", "UINT8"})
 
@@ -70,6 +72,25 @@ class InferEndpoint(JsonEndpoint):
     def error_body(self, message: str) -> dict:
         return {"error": message}
 
+    def matrix_of(self, body: bytes, headers: dict) -> tuple:
+        """The usual request, one [rows, features] tensor, the fast way
+        (serving/typed_decoding.py); any other the way that names what is wrong."""
+        request = decoded_infer_request(body)
+        if request is not None and len(request.inputs) == 1 \
+                and b"inference-header-content-length" not in headers:
+            tensor, columns = request.inputs[0], len(self.validator.names)
+            shape = tensor.shape
+            if len(shape) == 2 and shape[1] == columns \
+                    and 0 < shape[0] <= self.settings.max_batch_rows \
+                    and len(tensor.data) == shape[0] * columns \
+                    and tensor.datatype in NUMERIC_DATATYPES \
+                    and tensor.name not in self.validator.name_set:  # not a per-feature input
+                wanted = OUTPUTS if request.outputs is None else {
+                    output.name for output in request.outputs}
+                return (self.validator.typed_matrix(tensor.data, shape[0]),
+                        (request.id, wanted))
+        return super().matrix_of(body, headers)
+
     def read(self, payload, headers: dict) -> tuple:
         if b"inference-header-content-length" in headers:
             raise RequestError(400, "the binary tensor data extension is not supported: "
@@ -100,15 +121,14 @@ class InferEndpoint(JsonEndpoint):
 
     @staticmethod
     def requested_outputs(outputs) -> set:
-        known = {"predict", "predict_proba"}
         if outputs is None:
-            return known
+            return OUTPUTS
         if type(outputs) is not list:
             raise RequestError(422, f"outputs: expected an array, got {json_type(outputs)}")
         names = set()
         for index, output in enumerate(outputs):
             name = output.get("name") if type(output) is dict else None
-            if name not in known:
+            if name not in OUTPUTS:
                 raise RequestError(422, f"outputs[{index}].name: expected 'predict' or "
                                         f"'predict_proba', got {name!r}")
             names.add(name)

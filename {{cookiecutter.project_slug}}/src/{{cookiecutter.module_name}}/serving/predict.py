@@ -106,6 +106,12 @@ class JsonEndpoint:
 
 
 class PredictEndpoint(JsonEndpoint):
+    def matrix_of(self, body: bytes, headers: dict) -> tuple:
+        rows = self.validator.decoded_rows(body)
+        if rows and len(rows) <= self.settings.max_batch_rows:
+            return self.validator.typed_matrix(rows, len(rows)), None
+        return super().matrix_of(body, headers)  # names what is wrong
+
     def read(self, payload, headers: dict) -> tuple:
         return self.validator.matrix(rows_of(payload, self.settings.max_batch_rows)), None
 

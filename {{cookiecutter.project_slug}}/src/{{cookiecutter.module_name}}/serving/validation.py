@@ -1,8 +1,9 @@
 """Turn a request body into the model's input matrix, or a 4xx naming the problem.
 
-Hand-written rather than a pydantic model per row, and JSON parsed by orjson:
-the fast path checks a whole batch with a few C-level passes and one numpy
-conversion; only a failing request walks its rows to name the problem.
+A valid body is decoded and checked in one pass by msgspec
+(serving/typed_decoding.py). Any other body comes here: parsed by orjson,
+checked with a few C-level passes, and only a failing request walks its rows
+to name the problem.
 
 Body shape: one object keyed by feature name, or a non-empty list of them.
 A feature may be null (missing: the model imputes it as in training).
@@ -14,6 +15,8 @@ from operator import itemgetter
 
 import numpy as np
 import orjson
+
+from {{ cookiecutter.module_name }}.serving.typed_decoding import decoded_rows, rows_decoder
 
 
 class RequestError(Exception):
@@ -99,6 +102,11 @@ class RowValidator:
         getter = itemgetter(*self.names)
         self.values_of = getter if len(self.names) > 1 else lambda row: (getter(row),)
         self.integer_columns = [i for i, feature in enumerate(features) if feature.integer]
+        self.decoder = rows_decoder(self.names)
+
+    def decoded_rows(self, body: bytes):
+        """A valid body's rows as tuples in feature order; None for any other body."""
+        return decoded_rows(self.decoder, body)
 
     def row_problem(self, index: int, row):
         """Why ``row`` is invalid, or None. Only called once the fast path failed."""
@@ -159,6 +167,18 @@ class RowValidator:
             row, column = divmod(index, len(self.names))
             raise RequestError(422, f"rows[{row}].{self.names[column]}: "
                                     "expected a finite number, got a value out of range")
+        return self.checked_matrix(matrix)
+
+    def typed_matrix(self, values: list, rows: int) -> np.ndarray:
+        """The model's input matrix from decoded values (serving/typed_decoding.py):
+        rows of values or one row-major list, all finite numbers or None."""
+        matrix = np.array(values, dtype=np.float64).reshape(rows, len(self.names))
+        return self.checked_matrix(matrix)
+
+    def checked_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """The checks both ways run (typed_decoding.py's and the one above):
+        each integer feature holds whole numbers (or NaN). A rule of your own
+        on the values goes here, so that no valid-looking body skips it."""
         for column in self.integer_columns:
             values = matrix[:, column]
             fractional = values != np.floor(values)  # NaN != NaN: mask it out below

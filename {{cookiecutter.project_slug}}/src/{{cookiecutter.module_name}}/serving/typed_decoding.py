@@ -1,0 +1,69 @@
+"""The usual request, valid, decoded and checked in one pass in C.
+
+msgspec decodes a prediction body straight into typed structs: every feature
+present, each a finite number or null, no unknown field; for V2, one tensor of
+numbers with a name, a shape and a datatype. For a valid body that is all the
+checking validation.py does, at about half its cost (bench/bench_serving.py).
+
+A body that fails any check here is not answered from here: the endpoints send
+it the hand-written way (validation.py, open_inference.py), which finds the
+problem and names the field. So msgspec's own messages never reach a client.
+"""
+from typing import Annotated, Literal, Optional, Union
+
+import msgspec
+
+# A finite number, or null for a missing value (the model imputes it). msgspec
+# refuses numbers beyond float's range (1e999), which orjson reads as infinity.
+Value = Optional[float]
+
+
+def rows_decoder(feature_names: list) -> msgspec.json.Decoder:
+    """Decodes a /predict body, one row or a list of them, into structs whose
+    fields are the features in the schema's order."""
+    # Attribute names must be identifiers; feature names need not be.
+    attributes = [f"feature_{index}" for index in range(len(feature_names))]
+    row = msgspec.defstruct("Row", [(attribute, Value) for attribute in attributes],
+                            rename=dict(zip(attributes, feature_names)),
+                            forbid_unknown_fields=True)
+    return msgspec.json.Decoder(Union[list[row], row])
+
+
+def decoded_rows(decoder: msgspec.json.Decoder, body: bytes):
+    """The body's rows as tuples of values in feature order, or None when the
+    body is not a valid one."""
+    try:
+        decoded = decoder.decode(body)
+    except msgspec.MsgspecError:
+        return None
+    rows = decoded if type(decoded) is list else [decoded]
+    return list(map(msgspec.structs.astuple, rows))
+
+
+class Tensor(msgspec.Struct):
+    name: str
+    shape: list[Annotated[int, msgspec.Meta(ge=0)]]
+    datatype: str
+    data: list[Value]  # flat: nested data goes the hand-written way
+
+
+class RequestedOutput(msgspec.Struct):
+    name: Literal["predict", "predict_proba"]
+
+
+class InferRequest(msgspec.Struct):
+    """The protocol's request; fields it does not use (parameters) are ignored."""
+    inputs: list[Tensor]
+    id: Optional[str] = None
+    outputs: Optional[list[RequestedOutput]] = None
+
+
+INFER_REQUEST = msgspec.json.Decoder(InferRequest)
+
+
+def decoded_infer_request(body: bytes):
+    """The V2 request, or None when the body is not a valid one in this form."""
+    try:
+        return INFER_REQUEST.decode(body)
+    except msgspec.MsgspecError:
+        return None
