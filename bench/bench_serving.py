@@ -30,6 +30,7 @@ Needs wrk (Debian package).
 """
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -446,11 +447,14 @@ def report(results: dict) -> str:
     def rps(name):
         return results[name]["load"][target]["rps"] if name in results else float("nan")
 
+    def ratio(value: float, digits: int, unit: str = "") -> str:
+        return "(not run)" if math.isnan(value) else f"{value:.{digits}f}{unit}"
+
     fastest_peer = max(rps("mlserver"), rps("bentoml"))
     lines += ["", f"at {target}: ours / fastest of MLServer and BentoML "
-                  f"{rps('ours') / fastest_peer:.1f}x (target >= 5); ours / floor "
-                  f"{rps('ours') / rps('floor'):.2f} (target >= 0.7); V2 / predict "
-                  f"{rps('ours-v2') / rps('ours'):.2f} (target >= 0.85)"]
+                  f"{ratio(rps('ours') / fastest_peer, 1, 'x')} (target >= 5); ours / floor "
+                  f"{ratio(rps('ours') / rps('floor'), 2)} (target >= 0.7); V2 / predict "
+                  f"{ratio(rps('ours-v2') / rps('ours'), 2)} (target >= 0.85)"]
     lines += ["", "server CPU per request, us (the ratio a busy machine distorts least)",
               f"{'server':<{width}}" + "".join(f"{case:>18}" for case in cases)]
     for name in servers:
