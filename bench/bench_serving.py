@@ -24,8 +24,8 @@ headers.
 
 The peers are installed into their own virtualenvs under build/bench-venvs on
 first use, never into .venv. The in-process floor compares scikit-learn's
-predict_proba with our request path minus HTTP, and times ONNX Runtime's run
-alone.
+predict_proba on a DataFrame with our request path minus HTTP (from the JSON
+body to the probabilities), and times ONNX Runtime's run alone.
 Needs wrk (Debian package).
 """
 import argparse
@@ -331,27 +331,31 @@ def peak_rss_under_huge_headers(server: "Server", clients: int = 3, size: int = 
 
 
 def in_process_floor(project: Path) -> dict:
-    """Microseconds per call without HTTP: scikit-learn vs our validate + ONNX path."""
+    """Microseconds per call without HTTP: scikit-learn on a DataFrame vs our
+    request path from the JSON body (decoding, checks, ONNX Runtime)."""
     import joblib
     import pandas as pd
     sys.path.insert(0, str(project / "src"))
+    from tumor_classifier.serving.config import Settings
     from tumor_classifier.serving.model import Model
+    from tumor_classifier.serving.predict import PredictEndpoint
     from tumor_classifier.serving.validation import RowValidator
 
     model = joblib.load(project / "models" / "model.joblib")
     onnx_model = Model(project / "models" / "model.onnx", project / "models" / "schema.json")
-    validator = RowValidator(onnx_model.features)
+    endpoint = PredictEndpoint(onnx_model, "", RowValidator(onnx_model.features), None,
+                               Settings())
     test = pd.read_csv(project / "data" / "prepared" / "test.csv").drop(columns=["target"])
     floor = {}
     for rows in ROW_COUNTS:
         frame = pd.concat([test, test])[:rows]
-        records = frame.to_dict(orient="records")
+        body = json.dumps(frame.to_dict(orient="records")).encode()
         calls = 2000 if rows == 1 else 200
         sklearn = min(timeit.repeat(lambda: model.predict_proba(frame), number=calls // 10,
                                     repeat=3)) / (calls // 10)
-        ours = min(timeit.repeat(lambda: onnx_model.predict(validator.matrix(records)),
+        ours = min(timeit.repeat(lambda: onnx_model.predict(endpoint.matrix_of(body, {})[0]),
                                  number=calls, repeat=3)) / calls
-        matrix = validator.matrix(records)
+        matrix = endpoint.matrix_of(body, {})[0]
         onnx = min(timeit.repeat(lambda: onnx_model.predict(matrix), number=calls,
                                  repeat=3)) / calls
         floor[f"{rows} rows"] = {"sklearn_us": sklearn * 1e6, "ours_us": ours * 1e6,
