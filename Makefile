@@ -54,6 +54,7 @@ bench: system-deps venv node-deps ## Every benchmark, each against its baseline 
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_pipeline.py --runs 5
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_report.py --runs 7
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_serving.py --duration 10
+	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_serving_instructions.py
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_monitoring.py
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_ci.py --runs 3
 	PATH="$(BIN):$$PATH" $(BIN)/python bench/bench_retrain.py --runs 3

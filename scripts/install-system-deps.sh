@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages the template's tests need to build, run and
 # push container images daemonlessly (buildah/podman), make a local base image
-# (debootstrap), run a real registry, Prometheus, Alertmanager and load tests.
+# (debootstrap), run a real registry, Prometheus, Alertmanager, load tests
+# and the benchmarks (wrk, valgrind).
 #
 # Idempotent: packages already installed are skipped without touching apt, so
 # a re-run takes well under a second. Run as root.
@@ -22,6 +23,7 @@ PACKAGES=(
   prometheus                  # prometheus + promtool
   prometheus-alertmanager     # alertmanager + amtool (drift alert -> retrain relay)
   wrk                         # load generation
+  valgrind                    # instruction counts (bench/bench_serving_instructions.py)
   rsync                       # gitlab-ci-local artifacts
   openjdk-17-jre-headless     # npm-groovy-lint runs CodeNarc (Jenkinsfile lint)
   curl git make ca-certificates
