@@ -3,9 +3,9 @@
 msgspec decodes a prediction body straight into typed structs: every feature
 present, each a finite number or null, no unknown field; for V2, one tensor of
 numbers with a name, a shape and a datatype. For a valid body that is all the
-checking validation.py does, for less: the template measured a whole request
-at 0.82x the instructions of the hand-written way with one row, 0.70x with
-100 (the template's bench/bench_serving_instructions.py).
+checking validation.py does, for less: a whole request took 0.82x the
+instructions of the hand-written way with one row, 0.70x with 100 (the
+template's bench/bench_serving_instructions.py).
 
 A body that fails any check here is not answered from here: the endpoints send
 it the hand-written way (validation.py, open_inference.py), which finds the
