@@ -72,12 +72,17 @@ class InferEndpoint(JsonEndpoint):
     def error_body(self, message: str) -> dict:
         return {"error": message}
 
+    def check_headers(self, headers: dict) -> None:
+        super().check_headers(headers)
+        if b"inference-header-content-length" in headers:
+            raise RequestError(400, "the binary tensor data extension is not supported: "
+                                    "send JSON data (binary_data=False)")
+
     def matrix_of(self, body: bytes, headers: dict) -> tuple:
         """The usual request, one [rows, features] tensor, the fast way
         (serving/typed_decoding.py); any other the way that names what is wrong."""
         request = decoded_infer_request(body)
-        if request is not None and len(request.inputs) == 1 \
-                and b"inference-header-content-length" not in headers:
+        if request is not None and len(request.inputs) == 1:
             tensor, columns = request.inputs[0], len(self.validator.names)
             shape = tensor.shape
             if len(shape) == 2 and shape[1] == columns \
@@ -92,9 +97,6 @@ class InferEndpoint(JsonEndpoint):
         return super().matrix_of(body, headers)
 
     def read(self, payload, headers: dict) -> tuple:
-        if b"inference-header-content-length" in headers:
-            raise RequestError(400, "the binary tensor data extension is not supported: "
-                                    "send JSON data (binary_data=False)")
         if type(payload) is not dict or type(payload.get("inputs")) is not list \
                 or not payload["inputs"]:
             raise RequestError(422, "body must be an object with a non-empty list \"inputs\"")

@@ -73,7 +73,8 @@ class JsonEndpoint:
         raise NotImplementedError
 
     def check_headers(self, headers: dict) -> None:
-        """The refusals that need no body: 503, 415, and 413 on a declared length."""
+        """The refusals that need no body: 503, 415, and 413 on a declared length
+        (V2 adds 400 for binary tensor data)."""
         if self.model is None:
             raise RequestError(503, f"model not loaded: {self.load_error}")
         content_type = headers.get(b"content-type")

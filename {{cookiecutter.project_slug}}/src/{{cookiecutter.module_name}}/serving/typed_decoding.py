@@ -31,15 +31,21 @@ def rows_decoder(feature_names: list) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(Union[list[row], row])
 
 
+def decoded(decoder: msgspec.json.Decoder, body: bytes):
+    """What ``decoder`` makes of the body, or None when it is not a valid one."""
+    try:
+        return decoder.decode(body)
+    except msgspec.MsgspecError:
+        return None
+
+
 def decoded_rows(decoder: msgspec.json.Decoder, body: bytes):
     """The body's rows as tuples of values in feature order, or None when the
     body is not a valid one."""
-    try:
-        decoded = decoder.decode(body)
-    except msgspec.MsgspecError:
+    rows = decoded(decoder, body)
+    if rows is None:
         return None
-    rows = decoded if type(decoded) is list else [decoded]
-    return list(map(msgspec.structs.astuple, rows))
+    return list(map(msgspec.structs.astuple, rows if type(rows) is list else [rows]))
 
 
 class Tensor(msgspec.Struct):
@@ -65,7 +71,4 @@ INFER_REQUEST = msgspec.json.Decoder(InferRequest)
 
 def decoded_infer_request(body: bytes):
     """The V2 request, or None when the body is not a valid one in this form."""
-    try:
-        return INFER_REQUEST.decode(body)
-    except msgspec.MsgspecError:
-        return None
+    return decoded(INFER_REQUEST, body)
