@@ -10,6 +10,8 @@ import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from waiting import wait_until
+
 
 @dataclass
 class Recorded:
@@ -38,12 +40,8 @@ class StandInApi:
 
     def wait_for(self, count: int, timeout: float = 30) -> list:
         """The recorded requests, once at least ``count`` have arrived."""
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.requests)} requests after {timeout}s, "
-                                     f"expected {count}")
-            time.sleep(0.05)
+        assert wait_until(lambda: len(self.requests) >= count, timeout), \
+            f"{len(self.requests)} requests after {timeout}s, expected {count}"
         return list(self.requests)
 
     def __enter__(self):

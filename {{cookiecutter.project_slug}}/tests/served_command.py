@@ -5,10 +5,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 from stage_workspace import PROJECT_ROOT
+from waiting import wait_until
 
 PATIENCE = 5  # seconds a test waits for the server before failing
 
@@ -32,16 +32,17 @@ def served(directory, env: dict):
     process = subprocess.Popen([sys.executable, "-m", "{{ cookiecutter.module_name }}.serving"],
                                cwd=directory, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
+
+    def ready() -> bool:
+        try:
+            get(address, "/ready")
+            return True
+        except OSError:
+            assert process.poll() is None, process.stdout.read().decode()
+            return False
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                get(address, "/ready")
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read().decode()
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.1)
+        assert wait_until(ready, timeout=30, interval=0.1), "server did not become ready in 30 s"
         yield address
     finally:
         process.terminate()

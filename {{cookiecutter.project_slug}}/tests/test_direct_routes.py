@@ -184,19 +184,25 @@ class FailingModel:
         raise RuntimeError("the model failed")
 
 
+def connected(app, settings) -> tuple:
+    """The served command's protocol on a RecordingTransport, in this process,
+    with a keep-alive timeout of 0.1 s; and uvicorn's server state, whose
+    tasks are the ASGI requests running. Call from a running event loop."""
+    config = uvicorn.Config(app, log_level="critical", timeout_keep_alive=0.1)
+    config.load()
+    state = ServerState()
+    protocol = serving_protocol(settings, app)(config=config, server_state=state, app_state={})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport, state
+
+
 def exchange(app, settings, *chunks: bytes, idle_seconds: float = 0.05) -> tuple:
-    """``chunks`` through the served command's protocol, in this process, with
-    a keep-alive timeout of 0.1 s: what it wrote back, whether an ASGI task
-    was left running, and whether the connection was closed ``idle_seconds``
-    after the last chunk."""
+    """``chunks`` through connected()'s protocol: what it wrote back, whether
+    an ASGI task was left running, and whether the connection was closed
+    ``idle_seconds`` after the last chunk."""
     async def run():
-        config = uvicorn.Config(app, log_level="critical", timeout_keep_alive=0.1)
-        config.load()
-        state = ServerState()
-        protocol = serving_protocol(settings, app)(
-            config=config, server_state=state, app_state={})
-        transport = RecordingTransport()
-        protocol.connection_made(transport)
+        protocol, transport, state = connected(app, settings)
         tasks = set()
         for chunk in chunks:
             protocol.data_received(chunk)
@@ -246,3 +252,27 @@ def test_a_model_failure_is_a_500_that_closes_the_connection(trained_model):
     assert closed
     assert app.metrics.registry.get_sample_value(
         "http_requests_total", {"route": "/predict", "status": "500"}) == 1
+
+
+def test_a_client_not_reading_its_answers_gets_no_more_written_until_it_does(trained_model):
+    """While the transport's buffer is over its limit (asyncio's pause_writing),
+    a prediction takes the ASGI way, whose answer waits for resume_writing; the
+    direct way would write at once and grow the buffer without bound."""
+    settings = settings_for(trained_model)
+    app = create_app(settings)
+
+    async def run():
+        protocol, transport, state = connected(app, settings)
+        protocol.pause_writing()
+        protocol.data_received(predict_request(encoded(ROW)))
+        await asyncio.sleep(0.05)
+        while_paused = transport.written, set(state.tasks)
+        protocol.resume_writing()
+        await asyncio.sleep(0.05)
+        protocol.connection_lost(None)
+        return while_paused, transport.written
+
+    (written_while_paused, tasks), written = asyncio.run(run())
+    assert written_while_paused == b"" and tasks
+    [(status, _, body)] = answers_in(written)
+    assert status == 200 and "predictions" in json.loads(body)
