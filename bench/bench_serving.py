@@ -454,11 +454,20 @@ def report(results: dict) -> str:
     def ratio(value: float, digits: int, unit: str = "") -> str:
         return "(not run)" if math.isnan(value) else f"{value:.{digits}f}{unit}"
 
+    def round_ratios(mine: str, other: str) -> str:
+        """The median of each round's ratio, and their range. Both servers of a
+        round ran minutes apart at most; the rounds' medians can be further."""
+        if mine not in results or other not in results:
+            return "(not run)"
+        ratios = sorted(a / b for a, b in zip(results[mine]["load"][target]["all_rps"],
+                                              results[other]["load"][target]["all_rps"]))
+        return f"{ratios[len(ratios) // 2]:.2f} (rounds {ratios[0]:.2f} to {ratios[-1]:.2f})"
+
     fastest_peer = max(rps("mlserver"), rps("bentoml"))
     lines += ["", f"at {target}: ours / fastest of MLServer and BentoML "
                   f"{ratio(rps('ours') / fastest_peer, 1, 'x')} (target >= 5); ours / floor "
-                  f"{ratio(rps('ours') / rps('floor'), 2)} (target >= 0.7); V2 / predict "
-                  f"{ratio(rps('ours-v2') / rps('ours'), 2)} (target >= 0.85)"]
+                  f"{round_ratios('ours', 'floor')} (target >= 0.7); V2 / predict "
+                  f"{round_ratios('ours-v2', 'ours')} (target >= 0.85)"]
     lines += ["", "server CPU per request, us (the ratio a busy machine distorts least)",
               f"{'server':<{width}}" + "".join(f"{case:>18}" for case in cases)]
     for name in servers:
