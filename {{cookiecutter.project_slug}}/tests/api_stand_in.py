@@ -2,6 +2,9 @@
 
 It records every request and answers from a script: (method, path) ->
 (status, JSON). Anything unscripted gets a 404, as a real API would answer.
+
+It imports nothing from the other test modules: the template's own tests load
+this file by its path, with no tests/ folder on the import path.
 """
 import json
 import threading
@@ -9,8 +12,6 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-from waiting import wait_until
 
 
 @dataclass
@@ -40,8 +41,12 @@ class StandInApi:
 
     def wait_for(self, count: int, timeout: float = 30) -> list:
         """The recorded requests, once at least ``count`` have arrived."""
-        assert wait_until(lambda: len(self.requests) >= count, timeout), \
-            f"{len(self.requests)} requests after {timeout}s, expected {count}"
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.requests)} requests after {timeout}s, "
+                                     f"expected {count}")
+            time.sleep(0.05)
         return list(self.requests)
 
     def __enter__(self):
