@@ -266,13 +266,14 @@ def test_a_client_not_reading_its_answers_gets_no_more_written_until_it_does(tra
         protocol.pause_writing()
         protocol.data_received(predict_request(encoded(ROW)))
         await asyncio.sleep(0.05)
-        while_paused = transport.written, set(state.tasks)
+        written_while_paused, tasks = transport.written, set(state.tasks)
         protocol.resume_writing()
-        await asyncio.sleep(0.05)
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)  # the ASGI task writes its answer, then ends
         protocol.connection_lost(None)
-        return while_paused, transport.written
+        return written_while_paused, tasks, transport.written
 
-    (written_while_paused, tasks), written = asyncio.run(run())
+    written_while_paused, tasks, written = asyncio.run(run())
     assert written_while_paused == b"" and tasks
     [(status, _, body)] = answers_in(written)
     assert status == 200 and "predictions" in json.loads(body)
