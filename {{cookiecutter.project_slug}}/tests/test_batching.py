@@ -168,6 +168,18 @@ def test_a_run_holds_at_most_max_rows_and_never_splits_a_request():
     assert runs_of([], max_rows=6) == []
 
 
+def test_a_flush_of_more_rows_than_max_rows_makes_several_runs():
+    metrics = RecordedMetrics()
+    batcher = ModelBatcher(RowSumModel(), metrics, max_rows=4)
+
+    async def together():
+        return await asyncio.gather(*(batcher.predict(np.ones((size, 2))) for size in (3, 2, 1)))
+
+    answers = asyncio.run(together())
+    assert [labels for labels, _ in answers] == [[2, 2, 2], [2, 2], [2]]
+    assert [sizes for sizes, _ in metrics.runs] == [[3], [2, 1]]
+
+
 def test_each_request_keeps_its_own_share_of_the_drift_window(trained_model):
     """A run of many requests is no single client: the window takes at most a
     tenth of its size from each request, not from the run."""

@@ -43,6 +43,7 @@ class ModelBatcher:
         self.metrics = metrics
         self.max_rows = max_rows
         self.queue = []  # (matrix, done) of the requests waiting for the flush
+        self.queued_rows = 0
 
     async def predict(self, matrix: np.ndarray) -> tuple:
         """Labels (a list) and rounded probabilities (an array) for ``matrix``'s rows."""
@@ -65,10 +66,13 @@ class ModelBatcher:
         if not self.queue:  # the first of this turn: the flush runs after the others queued
             asyncio.get_running_loop().call_soon(self.flush)
         self.queue.append((matrix, done))
+        self.queued_rows += len(matrix)
 
     def flush(self) -> None:
         queue, self.queue = self.queue, []
-        for run in runs_of(queue, self.max_rows):
+        rows, self.queued_rows = self.queued_rows, 0
+        # Usually all of them fit in one run: no need to cut the queue.
+        for run in [queue] if rows <= self.max_rows else runs_of(queue, self.max_rows):
             self.run_or_fail(run)
 
     def run_or_fail(self, requests: list) -> None:

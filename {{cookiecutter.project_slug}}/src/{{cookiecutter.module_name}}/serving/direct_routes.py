@@ -48,17 +48,20 @@ class DirectRequest:
     its RequestResponseCycle (self.cycle) and has the flags that code reads:
     response_started, response_complete, keep_alive, disconnected."""
 
+    # The flags start as the class has them; a request sets its own on change.
+    answering = False  # the body is complete: the endpoint has it
+    response_started = response_complete = False
+    disconnected = False  # uvicorn's connection_lost() sets it
+    message_event = NO_WAITER
+
     def __init__(self, route: str, endpoint, headers: dict, keep_alive: bool):
         self.route = route
         self.endpoint = endpoint
         self.headers = headers
         self.keep_alive = keep_alive  # uvicorn's shutdown() clears it
-        self.body = bytearray()
+        self.chunks = []  # of the body: joined once, a single one without a copy
+        self.size = 0
         self.started = time.perf_counter()  # reset when the body is complete
-        self.answering = False  # the body is complete: the endpoint has it
-        self.response_started = self.response_complete = False
-        self.disconnected = False  # uvicorn's connection_lost() sets it
-        self.message_event = NO_WAITER
 
 
 class DirectRoutesProtocol(HttpToolsProtocol):
@@ -94,9 +97,10 @@ class DirectRoutesProtocol(HttpToolsProtocol):
             return
         if request.response_complete:  # refused already: the rest is read and dropped
             return
-        request.body += body
+        request.chunks.append(body)
+        request.size += len(body)
         limit = request.endpoint.settings.max_body_bytes
-        if len(request.body) > limit:
+        if request.size > limit:
             self.answer_error(request, body_too_large(limit))
 
     def on_message_complete(self) -> None:
@@ -110,7 +114,7 @@ class DirectRoutesProtocol(HttpToolsProtocol):
         request.started = time.perf_counter()
         request.answering = True
         try:
-            matrix, details = request.endpoint.matrix_of(bytes(request.body), request.headers)
+            matrix, details = request.endpoint.matrix_of(b"".join(request.chunks), request.headers)
         except RequestError as error:
             self.answer_error(request, error)
             return

@@ -34,7 +34,7 @@ class DriftCollector:
     def add(self, requests: list, stacked: np.ndarray) -> None:
         """Add one model run's rows: ``requests`` (an array each) and ``stacked``
         (the same rows in one array), with each request's share capped."""
-        if any(len(rows) > self.max_request_rows for rows in requests):
+        if max(map(len, requests)) > self.max_request_rows:
             stacked = np.concatenate([self.share_of(rows) for rows in requests])
         with self.lock:
             self.window.add(stacked)

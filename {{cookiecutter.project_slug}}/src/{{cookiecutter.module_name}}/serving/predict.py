@@ -108,9 +108,9 @@ class JsonEndpoint:
 
 class PredictEndpoint(JsonEndpoint):
     def matrix_of(self, body: bytes, headers: dict) -> tuple:
-        rows = self.validator.decoded_rows(body)
-        if rows and len(rows) <= self.settings.max_batch_rows:
-            return self.validator.typed_matrix(rows, len(rows)), None
+        values, rows = self.validator.decoded_values(body) or (None, 0)
+        if 0 < rows <= self.settings.max_batch_rows:
+            return self.validator.typed_matrix(values, rows), None
         return super().matrix_of(body, headers)  # names what is wrong
 
     def read(self, payload, headers: dict) -> tuple:

@@ -11,6 +11,7 @@ A body that fails any check here is not answered from here: the endpoints send
 it the hand-written way (validation.py, open_inference.py), which finds the
 problem and names the field. So msgspec's own messages never reach a client.
 """
+from itertools import chain
 from typing import Annotated, Literal, Optional, Union
 
 import msgspec
@@ -39,13 +40,15 @@ def decoded(decoder: msgspec.json.Decoder, body: bytes):
         return None
 
 
-def decoded_rows(decoder: msgspec.json.Decoder, body: bytes):
-    """The body's rows as tuples of values in feature order, or None when the
-    body is not a valid one."""
+def decoded_values(decoder: msgspec.json.Decoder, body: bytes):
+    """The body's values, row after row, each row in feature order, and the
+    number of rows; None when the body is not a valid one."""
     rows = decoded(decoder, body)
     if rows is None:
         return None
-    return list(map(msgspec.structs.astuple, rows if type(rows) is list else [rows]))
+    if type(rows) is not list:
+        rows = [rows]
+    return list(chain.from_iterable(map(msgspec.structs.astuple, rows))), len(rows)
 
 
 class Tensor(msgspec.Struct):

@@ -16,7 +16,7 @@ from operator import itemgetter
 import numpy as np
 import orjson
 
-from {{ cookiecutter.module_name }}.serving.typed_decoding import decoded_rows, rows_decoder
+from {{ cookiecutter.module_name }}.serving.typed_decoding import decoded_values, rows_decoder
 
 
 class RequestError(Exception):
@@ -91,6 +91,17 @@ def rows_of(payload, max_rows: int) -> list:
     return payload
 
 
+def float_matrix(values: list, rows: int, columns: int) -> np.ndarray:
+    """Numbers or None, row-major, as a float64 matrix (None, a missing value, becomes NaN)."""
+    try:
+        # Numbers only, the usual request: np.fromiter reads them without
+        # np.array's pass over the values to find their types and shape.
+        matrix = np.fromiter(values, np.float64, len(values))
+    except TypeError:  # a None: np.array makes it NaN
+        matrix = np.array(values, dtype=np.float64)
+    return matrix.reshape(rows, columns)
+
+
 class RowValidator:
     """Checks rows against the schema's features and builds a float64 matrix."""
 
@@ -104,9 +115,10 @@ class RowValidator:
         self.integer_columns = [i for i, feature in enumerate(features) if feature.integer]
         self.decoder = rows_decoder(self.names)
 
-    def decoded_rows(self, body: bytes):
-        """A valid body's rows as tuples in feature order; None for any other body."""
-        return decoded_rows(self.decoder, body)
+    def decoded_values(self, body: bytes):
+        """A valid body's values, row-major in feature order, and its number of
+        rows; None for any other body."""
+        return decoded_values(self.decoder, body)
 
     def row_problem(self, index: int, row):
         """Why ``row`` is invalid, or None. Only called once the fast path failed."""
@@ -155,7 +167,7 @@ class RowValidator:
     def tensor_matrix(self, values: list, rows: int) -> np.ndarray:
         """Values in row-major order, each already an int, a float or None, as
         the model's input matrix (None, a missing value, becomes NaN)."""
-        matrix = np.array(values, dtype=np.float64).reshape(rows, len(self.names))
+        matrix = float_matrix(values, rows, len(self.names))
         # 1e999 parses to inf. On a few values a set lookup each is cheaper
         # than numpy's fixed cost per call; on many, numpy's pass is.
         if len(values) <= SET_CHECK_LIMIT:
@@ -171,9 +183,8 @@ class RowValidator:
 
     def typed_matrix(self, values: list, rows: int) -> np.ndarray:
         """The model's input matrix from decoded values (serving/typed_decoding.py):
-        rows of values or one row-major list, all finite numbers or None."""
-        matrix = np.array(values, dtype=np.float64).reshape(rows, len(self.names))
-        return self.checked_matrix(matrix)
+        row-major, all finite numbers or None."""
+        return self.checked_matrix(float_matrix(values, rows, len(self.names)))
 
     def checked_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """The checks both ways run (typed_decoding.py's and the one above):
