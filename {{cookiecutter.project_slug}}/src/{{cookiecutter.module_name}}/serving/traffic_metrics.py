@@ -104,7 +104,9 @@ class TrafficMetrics:
             counter.inc(labels.count(label))
         # NaN (a null feature) compares False both ways, so it is never counted.
         outside = (matrix < self.minimums) | (matrix > self.maximums)
-        if outside.any():  # the usual request has nothing out of range: no more work
+        # The usual request has nothing out of range: no more work. (On a few
+        # rows count_nonzero() is cheaper than any(), a reduction.)
+        if np.count_nonzero(outside):
             counts = outside.sum(axis=0)
             for column in np.flatnonzero(counts):
                 self.feature_counters[column].inc(int(counts[column]))
