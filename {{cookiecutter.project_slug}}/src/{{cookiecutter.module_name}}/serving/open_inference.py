@@ -109,14 +109,15 @@ class InferEndpoint(JsonEndpoint):
     def content(self, request, labels: list, probabilities) -> dict:
         request_id, wanted = request
         rows, classes = probabilities.shape
-        outputs = [
-            {"name": "predict", "datatype": self.label_datatype, "shape": [rows],
-             "data": labels},
-            {"name": "predict_proba", "datatype": "FP64", "shape": [rows, classes],
-             "data": probabilities.ravel().tolist()},
-        ]
+        outputs = []  # only those asked for, in this order
+        if "predict" in wanted:
+            outputs.append({"name": "predict", "datatype": self.label_datatype,
+                            "shape": [rows], "data": labels})
+        if "predict_proba" in wanted:
+            outputs.append({"name": "predict_proba", "datatype": "FP64",
+                            "shape": [rows, classes], "data": probabilities.ravel().tolist()})
         answer = {"model_name": self.settings.model_name, "model_version": self.model.version,
-                  "outputs": [output for output in outputs if output["name"] in wanted]}
+                  "outputs": outputs}
         if request_id is not None:
             answer["id"] = request_id
         return answer
