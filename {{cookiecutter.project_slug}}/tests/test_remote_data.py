@@ -65,6 +65,22 @@ def test_push_keeps_this_checkout_s_test_record(repo, monkeypatch, suite_records
     assert suite_records == ["upload"]
 
 
+def test_a_pull_that_lost_the_state_database_s_lock_runs_again(repo, monkeypatch):
+    track(repo, "data/raw/own.csv")
+    answers = [(255, "ERROR: unexpected error - database is locked"), (0, "")]
+    fake = FakeDvc()
+
+    def pull_twice(*args, env=None):
+        if args[0] == "pull":
+            fake.returncode, fake.stderr = answers.pop(0)
+        return fake(*args, env=env)
+
+    monkeypatch.setattr(remote_data, "dvc", pull_twice)
+    assert remote_data.main(["pull"]) == 0
+    assert [args[0] for args, _ in fake.calls].count("pull") == 2
+    assert not remote_data.UNAVAILABLE.exists()
+
+
 def test_unreadable_remote_with_data_only_there_marks_it_unavailable(repo, monkeypatch, capsys):
     track(repo, "data/raw/own.csv")
     error = "ERROR: unexpected error - Unable to locate credentials"

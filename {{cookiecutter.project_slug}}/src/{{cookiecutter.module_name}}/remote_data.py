@@ -36,6 +36,10 @@ COMMANDS = {
 }
 
 
+# SQLite's answer when another process holds the database's lock too long.
+LOCKED = "database is locked"
+
+
 def dvc(*args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True,
                           text=True, env=env)
@@ -120,6 +124,10 @@ def pull() -> int:
     fetch = start_record_move("fetch", env)
     result = run("pull", env)
     fetched = fetch.wait()
+    if result.returncode != 0 and LOCKED in (result.stderr or result.stdout):
+        # Both processes open DVC's state database; on a busy machine the pull
+        # can give up waiting for the other's lock. That one has ended: again, alone.
+        result = run("pull", env)
     if result.returncode == 0:
         return fetched
     reason = last_error(result.stderr or result.stdout)
